@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { type FileJobResult, ingestFile, produceFile, validateFile } from '../../streams/fileJobs.js';
+import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
+import { parseBrokers } from '../../streams/kafka/kafkaClient.js';
+import { formatReadSummary, summaryJson } from '../output.js';
+import { type InputFlags, addInputOptions, addKafkaOption, addQuestDbOptions, jobOptions, positiveNumber, questDbFrom } from '../options.js';
+import type { FileProgress } from '../progress.js';
+
+const REJECT_HELP = `
+Every row is validated; a refused row is written to the reject output with its file, line, reason
+code and raw text, counted, and the run continues (use --strict to stop instead). Reason codes:
+malformed_record, unparsable_field, non_finite, nonexistent_local_time, unknown_symbol_format,
+ts_not_minute_aligned, high_below_low, open_outside_range, close_outside_range, negative_volume,
+duplicate, conflicting_duplicate, ts_not_increasing (docs/ingestion.md).`;
+
+async function report(action: string, progress: FileProgress, job: Promise<FileJobResult>, json: boolean): Promise<void> {
+  let result: FileJobResult;
+  try {
+    result = await job;
+  } finally {
+    progress.stop();
+  }
+  const { summary, seconds, destination, rejectTarget } = result;
+  console.log(
+    json
+      ? summaryJson(summary, { destination, rejectTarget, seconds })
+      : formatReadSummary(summary, { action, destination, rejectTarget, seconds }),
+  );
+}
+
+export function registerFileCommands(program: Command): void {
+  const validate = program
+    .command('validate')
+    .description('read and validate a bar file without writing bars anywhere; rejects are written as usual')
+    .addHelpText('after', REJECT_HELP);
+  addInputOptions(validate);
+  addKafkaOption(validate);
+  validate.action(async (flags: InputFlags) => {
+    const { options, progress } = jobOptions(flags, 'validate');
+    await report('validate', progress, validateFile(flags.input, options), flags.json);
+  });
+
+  const ingest = program
+    .command('ingest')
+    .description('write a bar file into QuestDB (ILP over HTTP, original timestamps, so re-ingesting is harmless)')
+    .option('--table <name>', 'QuestDB table; created from topology/tables.yaml if missing', BARS_TABLE)
+    .addHelpText('after', REJECT_HELP);
+  addInputOptions(ingest);
+  addQuestDbOptions(ingest);
+  addKafkaOption(ingest);
+  ingest.action(async (flags: InputFlags & { table: string; questdb: string; questdbPg?: string }) => {
+    const { options, progress } = jobOptions(flags, 'ingest');
+    await report('ingest', progress, ingestFile(flags.input, { ...options, questdb: questDbFrom(flags), table: flags.table }), flags.json);
+  });
+
+  const produce = program
+    .command('produce')
+    .description('publish a bar file to a Kafka topic (key = symbol, JSON value, docs/messages.md)')
+    .option('-t, --topic <topic>', 'topic; created from topology/topics.yaml (or like bars.1m) if missing', 'bars.1m')
+    .option('--rate <barsPerSecond>', 'pace the replay at this many bars per second [default: as fast as possible]', positiveNumber)
+    .addHelpText('after', REJECT_HELP);
+  addInputOptions(produce);
+  addKafkaOption(produce);
+  produce.action(async (flags: InputFlags & { topic: string; rate?: number; brokers: string }) => {
+    const { options, progress } = jobOptions(flags, 'produce');
+    const job = produceFile(flags.input, { ...options, brokers: parseBrokers(flags.brokers), topic: flags.topic, rate: flags.rate });
+    await report('produce', progress, job, flags.json);
+  });
+}

@@ -1,0 +1,217 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createKafka } from '../streams/kafka/kafkaClient.js';
+import { parseQuestDbEndpoint, type QuestDbEndpoint } from '../streams/questdb/endpoint.js';
+import { QuestDb } from '../streams/questdb/questDb.js';
+import type { ServiceName } from './maven.js';
+import { ownershipMarkers } from './processes.js';
+import type { ServiceSettings } from './settings.js';
+
+const run = promisify(execFile);
+
+/** One server barflow can run from its jars: where its files are and how to start and probe it. */
+export interface LocalService {
+  name: ServiceName;
+  dir: string;
+  pidFile: string;
+  logFile: string;
+  /** Where the JVM's own stdout/stderr go (start-up failures land here). */
+  consoleFile: string;
+  ports: number[];
+  /** Human-readable endpoint, as printed by `services up` and `status`. */
+  endpoint: string;
+  /** Writes configuration (and formats storage on first use); returns the java arguments. */
+  prepare(jars: string[]): Promise<string[]>;
+  /** True when the server answers the probes a client needs. */
+  answers(): Promise<boolean>;
+}
+
+export function kafkaBrokersOf(settings: ServiceSettings): string[] {
+  return [`127.0.0.1:${settings.kafka.port}`];
+}
+
+export function questDbEndpointOf(settings: ServiceSettings): QuestDbEndpoint {
+  const { httpPort, pgPort } = settings.questdb;
+  return parseQuestDbEndpoint(`http::addr=127.0.0.1:${httpPort};`, `postgres://admin:quest@127.0.0.1:${pgPort}/qdb`);
+}
+
+/** Kafka metadata request (describeCluster) with no retries and kafkajs logging off. */
+export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
+  const kafka = createKafka(brokers, 'barflow-probe', { connectionTimeout: 1000, retries: 0, quiet: true });
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** QuestDB answers on HTTP `/exec` and on PG wire. */
+export async function questDbAnswers(endpoint: QuestDbEndpoint): Promise<boolean> {
+  const db = new QuestDb(endpoint);
+  try {
+    await db.exec('SELECT 1', 2000);
+    await db.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
+
+function heapArgs(heap: string): string[] {
+  return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError'];
+}
+
+export function kafkaService(settings: ServiceSettings): LocalService {
+  const dir = join(settings.home, 'kafka');
+  const dataDir = join(dir, 'data');
+  const logDir = join(dir, 'logs');
+  const { port, controllerPort, heap } = settings.kafka;
+  const propsFile = join(dir, 'server.properties');
+  const log4jFile = join(dir, 'log4j2.properties');
+  return {
+    name: 'kafka',
+    dir,
+    pidFile: join(dir, 'kafka.pid'),
+    logFile: join(logDir, 'server.log'),
+    consoleFile: join(logDir, 'stdout.log'),
+    ports: [port, controllerPort],
+    endpoint: `127.0.0.1:${port}`,
+    async prepare(jars) {
+      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(logDir, { recursive: true });
+      // One combined broker+controller. Internal topics get replication factor 1 and min ISR 1,
+      // without which transactions (and consumer offsets) cannot work on a single node.
+      writeFileSync(
+        propsFile,
+        [
+          '# Written by barflow services up; edits are overwritten.',
+          'process.roles=broker,controller',
+          'node.id=1',
+          `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+          `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+          'controller.listener.names=CONTROLLER',
+          'inter.broker.listener.name=PLAINTEXT',
+          'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+          `log.dirs=${dataDir}`,
+          'num.partitions=1',
+          'default.replication.factor=1',
+          'min.insync.replicas=1',
+          'offsets.topic.replication.factor=1',
+          'offsets.topic.num.partitions=8',
+          'transaction.state.log.replication.factor=1',
+          'transaction.state.log.min.isr=1',
+          'transaction.state.log.num.partitions=8',
+          'share.coordinator.state.topic.replication.factor=1',
+          'share.coordinator.state.topic.min.isr=1',
+          'group.initial.rebalance.delay.ms=0',
+          'auto.create.topics.enable=false',
+          'log.cleaner.enable=true',
+          'log.cleaner.backoff.ms=2000',
+          '',
+        ].join('\n'),
+      );
+      writeFileSync(
+        log4jFile,
+        [
+          'status = warn',
+          'appender.file.type = File',
+          'appender.file.name = file',
+          `appender.file.fileName = ${join(logDir, 'server.log')}`,
+          'appender.file.layout.type = PatternLayout',
+          'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+          'rootLogger.level = info',
+          'rootLogger.appenderRef.file.ref = file',
+          'logger.kafka.name = org.apache.kafka',
+          'logger.kafka.level = info',
+          '',
+        ].join('\n'),
+      );
+      const classpath = jars.join(':');
+      if (!existsSync(join(dataDir, 'meta.properties'))) {
+        // A KRaft log directory must be formatted with a cluster id before the first start.
+        const clusterId = randomBytes(16).toString('base64url');
+        await run(
+          settings.java,
+          [`-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
+          { maxBuffer: 8 << 20 },
+        );
+      }
+      return [
+        ...heapArgs(heap),
+        ...ownershipMarkers('kafka', settings.home),
+        `-Dlog4j2.configurationFile=${log4jFile}`,
+        `-Dkafka.logs.dir=${logDir}`,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        propsFile,
+      ];
+    },
+    answers: () => kafkaAnswers(kafkaBrokersOf(settings)),
+  };
+}
+
+export function questDbService(settings: ServiceSettings): LocalService {
+  const dir = join(settings.home, 'questdb');
+  const { httpPort, pgPort, heap } = settings.questdb;
+  return {
+    name: 'questdb',
+    dir,
+    pidFile: join(dir, 'questdb.pid'),
+    logFile: join(dir, 'logs', 'questdb.log'),
+    consoleFile: join(dir, 'logs', 'questdb.log'),
+    ports: [httpPort, pgPort],
+    endpoint: `http://127.0.0.1:${httpPort} (ILP/HTTP and /exec), pg 127.0.0.1:${pgPort}`,
+    async prepare(jars) {
+      mkdirSync(join(dir, 'conf'), { recursive: true });
+      // HTTP (ILP writes, /exec) and PG wire only, both on loopback; TCP/UDP ILP, the health
+      // server and telemetry are off so the server binds nothing else.
+      writeFileSync(
+        join(dir, 'conf', 'server.conf'),
+        [
+          '# Written by barflow services up; edits are overwritten.',
+          `http.bind.to=127.0.0.1:${httpPort}`,
+          `pg.net.bind.to=127.0.0.1:${pgPort}`,
+          'line.tcp.enabled=false',
+          'line.udp.enabled=false',
+          'http.min.enabled=false',
+          'telemetry.enabled=false',
+          '',
+        ].join('\n'),
+      );
+      const jar = jars.find((j) => /questdb-[\d.]+\.jar$/.test(j));
+      if (!jar) throw new Error(`no questdb jar among ${jars.join(', ')}`);
+      return [...heapArgs(heap), ...ownershipMarkers('questdb', settings.home), '-p', jar, '-m', 'io.questdb/io.questdb.ServerMain', '-d', dir];
+    },
+    answers: () => questDbAnswers(questDbEndpointOf(settings)),
+  };
+}
+
+/** Creates Kafka's internal topics and loads their coordinators, so first real use has no retries. */
+export async function warmUpKafka(brokers: string[]): Promise<void> {
+  // Coordinator-loading errors are expected here and retried, so kafkajs is kept quiet.
+  const kafka = createKafka(brokers, 'barflow-warmup', { retries: 10, quiet: true });
+  const producer = kafka.producer({ transactionalId: 'barflow-warmup', idempotent: true, maxInFlightRequests: 1 });
+  const admin = kafka.admin();
+  try {
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.abort();
+    await admin.connect();
+    await admin.fetchOffsets({ groupId: 'barflow-warmup', topics: [] });
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { type Bar, formatTs } from '../../bars/bar.js';
+import { classifyBadNumber, formatNumber, parseDecimal } from '../../bars/numbers.js';
+import { checkBarValues, type Violation } from '../../bars/validation.js';
+import { parseIsoTimestamp, emptyTimestamp, type ParsedTimestamp } from '../../time/timestamps.js';
+
+/**
+ * The JSON value of a bar message on `bars.1m` (documented in docs/messages.md). Producers may
+ * send numbers as JSON numbers or as decimal strings, and `ts` as ISO-8601 with a zone or as
+ * epoch milliseconds; barflow itself writes numbers and ISO `Z` text. Unknown fields are ignored so
+ * producers can add their own.
+ */
+export const BarMessageSchema = z.object({
+  symbol: z.string(),
+  ts: z.union([z.string(), z.number()]),
+  open: z.union([z.number(), z.string()]),
+  high: z.union([z.number(), z.string()]),
+  low: z.union([z.number(), z.string()]),
+  close: z.union([z.number(), z.string()]),
+  volume: z.union([z.number(), z.string()]),
+});
+export type BarMessage = z.infer<typeof BarMessageSchema>;
+
+export const BAR_MESSAGE_HEADERS = { 'content-type': 'application/json', 'barflow-schema': 'bar/v1' } as const;
+
+/**
+ * Encodes a bar as its message value. Written by hand rather than with JSON.stringify so that the
+ * field order is fixed and -0 keeps its sign (JSON.stringify(-0) is "0").
+ */
+export function encodeBar(bar: Bar): string {
+  return `{"symbol":${JSON.stringify(bar.symbol)},"ts":"${formatTs(bar.ts)}","open":${formatNumber(bar.open)},"high":${formatNumber(bar.high)},"low":${formatNumber(bar.low)},"close":${formatNumber(bar.close)},"volume":${formatNumber(bar.volume)}}`;
+}
+
+export type DecodeResult = { bar: Bar; violation: null } | { bar: null; violation: Violation };
+
+const fail = (violation: Violation): DecodeResult => ({ bar: null, violation });
+
+/** Decodes and validates one message value (stateless rules only; ordering is the consumer's). */
+export function decodeBar(value: Buffer | string | null): DecodeResult {
+  if (value === null) return fail({ reason: 'malformed_record', detail: 'empty message value (tombstone)' });
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch (err) {
+    return fail({ reason: 'malformed_record', detail: `not JSON: ${(err as Error).message}` });
+  }
+  const parsed = BarMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return fail({ reason: 'malformed_record', detail: `${issue.path.join('.') || 'value'}: ${issue.message}` });
+  }
+  const m = parsed.data;
+  const ts = messageTs(m.ts);
+  if (typeof ts !== 'number') return fail(ts);
+  const bar: Bar = { symbol: m.symbol, ts, open: 0, high: 0, low: 0, close: 0, volume: 0 };
+  for (const key of ['open', 'high', 'low', 'close', 'volume'] as const) {
+    const raw = m[key];
+    const v = typeof raw === 'number' ? raw : parseDecimal(raw.trim());
+    if (!Number.isFinite(v)) {
+      const bad = classifyBadNumber(String(raw));
+      return fail({ reason: bad.reason, detail: `${key}: ${bad.detail}` });
+    }
+    bar[key] = v;
+  }
+  const violation = checkBarValues(bar);
+  return violation ? fail(violation) : { bar, violation: null };
+}
+
+function messageTs(ts: string | number): number | Violation {
+  if (typeof ts === 'number') {
+    if (!Number.isFinite(ts)) return { reason: 'non_finite', detail: `ts: ${ts} is not finite` };
+    return ts;
+  }
+  const out: ParsedTimestamp = emptyTimestamp();
+  if (!parseIsoTimestamp(ts, out)) return { reason: 'unparsable_field', detail: `ts: ${JSON.stringify(ts)} is not ISO-8601` };
+  if (out.naive) return { reason: 'unparsable_field', detail: `ts: ${JSON.stringify(ts)} has no zone; messages must carry Z or an offset` };
+  if (out.subMs) return { reason: 'ts_not_minute_aligned', detail: `ts ${ts} has non-zero digits below the millisecond` };
+  return out.ms;
+}

@@ -1,0 +1,117 @@
+/**
+ * Strict timestamp parsing for bar files. `Date.parse` is not used: it accepts many non-ISO forms
+ * and reads zone-less date-times in the machine's local zone, which would silently shift bars.
+ */
+
+/** Result of parsing one timestamp; reused by callers to avoid an allocation per row. */
+export interface ParsedTimestamp {
+  /** Epoch milliseconds (whole; finer digits are reported by `subMs`). */
+  ms: number;
+  /** True when the text had no zone designator (a naive local time). */
+  naive: boolean;
+  /**
+   * True when the text had non-zero digits below the millisecond. Bars are carried at millisecond
+   * precision, so such a time can never be a minute boundary; callers reject it as such.
+   */
+  subMs: boolean;
+}
+
+export function emptyTimestamp(): ParsedTimestamp {
+  return { ms: 0, naive: false, subMs: false };
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|UTC|±HH[:MM]]`. Returns false when the text is
+ * not of that form or names an impossible date or time (Feb 30, 24:00, second 60).
+ */
+export function parseIsoTimestamp(text: string, out: ParsedTimestamp): boolean {
+  const m = ISO.exec(text);
+  if (m === null) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = m[4] === undefined ? 0 : Number(m[4]);
+  const minute = m[5] === undefined ? 0 : Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  if (hour > 23 || minute > 59 || second > 59) return false;
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  const fraction = m[7];
+  out.subMs = false;
+  if (fraction !== undefined) {
+    ms += Number(fraction.slice(0, 3).padEnd(3, '0'));
+    out.subMs = /[1-9]/.test(fraction.slice(3));
+  }
+  const zone = m[8];
+  if (zone === undefined) {
+    out.ms = ms;
+    out.naive = true;
+    return true;
+  }
+  if (zone.length > 1 && zone !== 'UTC') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const offsetHours = Number(zone.slice(1, 3));
+    const offsetMinutes = zone.length > 3 ? Number(zone.slice(-2)) : 0;
+    if (offsetHours > 18 || offsetMinutes > 59) return false;
+    ms -= sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  }
+  out.ms = ms;
+  out.naive = false;
+  return true;
+}
+
+export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
+export const EPOCH_UNITS: readonly EpochUnit[] = ['s', 'ms', 'us', 'ns'];
+
+const INTEGER = /^-?\d+$/;
+
+export function isEpochInteger(text: string): boolean {
+  return INTEGER.test(text);
+}
+
+/**
+ * Guesses the unit of an epoch integer from its number of digits (for dates between 1973 and
+ * 2286): ≤11 seconds, 12–14 milliseconds, 15–17 microseconds (Binance spot klines since 2025),
+ * 18+ nanoseconds.
+ */
+export function guessEpochUnit(text: string): EpochUnit {
+  const digits = text.replace('-', '').replace(/^0+/, '').length;
+  if (digits <= 11) return 's';
+  if (digits <= 14) return 'ms';
+  if (digits <= 17) return 'us';
+  return 'ns';
+}
+
+const UNIT_DIGITS: Record<EpochUnit, number> = { s: -3, ms: 0, us: 3, ns: 6 };
+
+/**
+ * Epoch integer text to milliseconds. Sub-millisecond digits are split off as text before
+ * converting, so nanosecond values beyond 2^53 keep their exact millisecond part, and a non-zero
+ * remainder is reported in `subMs`. Returns false when the text is not an integer.
+ */
+export function parseEpoch(text: string, unit: EpochUnit, out: ParsedTimestamp): boolean {
+  if (!INTEGER.test(text)) return false;
+  out.naive = false;
+  out.subMs = false;
+  const shift = UNIT_DIGITS[unit];
+  if (shift <= 0) {
+    out.ms = Number(text) * (shift < 0 ? 1000 : 1);
+    return true;
+  }
+  const negative = text.startsWith('-');
+  const digits = negative ? text.slice(1) : text;
+  const cut = Math.max(0, digits.length - shift);
+  const whole = cut > 0 ? Number(digits.slice(0, cut)) : 0;
+  out.subMs = /[1-9]/.test(digits.slice(cut));
+  // Floor toward the past for negative instants so the millisecond part stays exact.
+  out.ms = negative ? -whole - (out.subMs ? 1 : 0) : whole;
+  return true;
+}
