@@ -198,18 +198,32 @@ export function questDbService(settings: ServiceSettings): LocalService {
   };
 }
 
-/** Creates Kafka's internal topics and loads their coordinators, so first real use has no retries. */
-export async function warmUpKafka(brokers: string[]): Promise<void> {
-  // Coordinator-loading errors are expected here and retried, so kafkajs is kept quiet.
+/**
+ * Creates Kafka's internal topics and loads their coordinators, so that the first real consumer
+ * group or transaction does not meet "coordinator loading" retries. A fresh broker answers
+ * NOT_COORDINATOR for a while, and not every kafkajs call retries that, so each step is retried here.
+ */
+export async function warmUpKafka(brokers: string[], timeoutMs = 60_000): Promise<void> {
   const kafka = createKafka(brokers, 'barflow-warmup', { retries: 10, quiet: true });
+  const deadline = Date.now() + timeoutMs;
+  const retrying = async (step: () => Promise<unknown>): Promise<void> => {
+    for (;;) {
+      try {
+        await step();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`Kafka at ${brokers.join(',')} is up but its coordinators did not load: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
   const producer = kafka.producer({ transactionalId: 'barflow-warmup', idempotent: true, maxInFlightRequests: 1 });
   const admin = kafka.admin();
   try {
-    await producer.connect();
-    const tx = await producer.transaction();
-    await tx.abort();
-    await admin.connect();
-    await admin.fetchOffsets({ groupId: 'barflow-warmup', topics: [] });
+    await retrying(() => producer.connect());
+    await retrying(async () => (await producer.transaction()).abort());
+    await retrying(() => admin.connect());
+    await retrying(() => admin.fetchOffsets({ groupId: 'barflow-warmup', topics: [] }));
   } finally {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
