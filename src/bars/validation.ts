@@ -13,8 +13,8 @@ export interface Violation {
  * parsers reject unparsable and non-finite fields with their own codes); NaN still fails here so a
  * bar built by API callers cannot slip through.
  */
-export function checkBarValues(bar: Bar): Violation | null {
-  if (!isValidSymbol(bar.symbol)) {
+export function checkBarValues(bar: Bar, symbolKnownValid = false): Violation | null {
+  if (!symbolKnownValid && !isValidSymbol(bar.symbol)) {
     return { reason: 'unknown_symbol_format', detail: `symbol ${JSON.stringify(bar.symbol)} is not a valid symbol` };
   }
   for (const field of VALUE_FIELDS) {
@@ -85,7 +85,8 @@ export class BarValidator {
   /** Returns null and records the bar when it is valid, the violation otherwise. */
   accept(bar: Bar): Violation | null {
     const stats = this.state.get(bar.symbol);
-    const violation = checkBarValues(bar) ?? checkOrder(stats?.last, bar);
+    // A symbol with accepted bars has passed the symbol rule already.
+    const violation = checkBarValues(bar, stats !== undefined) ?? checkOrder(stats?.last, bar);
     if (violation !== null) return violation;
     if (stats === undefined) {
       this.state.set(bar.symbol, { symbol: bar.symbol, count: 1, first: bar.ts, last: bar });

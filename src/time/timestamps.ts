@@ -23,8 +23,46 @@ export function emptyTimestamp(): ParsedTimestamp {
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return 29;
+  return DAYS_IN_MONTH[month - 1]!;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function digit(text: string, i: number): number {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : Number.NaN;
+}
+
+/**
+ * The canonical form `YYYY-MM-DDTHH:MM:SSZ` (shared/data, barflow's own output) without a regex or
+ * a Date: it is most of what the ingestion hot path sees. Returns NaN when the text is not exactly
+ * that form or names an impossible date or time, and the general parser takes over.
+ */
+function parseCanonicalUtc(text: string): number {
+  if (text.length !== 20 || text.charCodeAt(19) !== 90 || text.charCodeAt(10) !== 84) return Number.NaN; // Z, T
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return Number.NaN;
+  const year = digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3);
+  const month = digit(text, 5) * 10 + digit(text, 6);
+  const day = digit(text, 8) * 10 + digit(text, 9);
+  const hour = digit(text, 11) * 10 + digit(text, 12);
+  const minute = digit(text, 14) * 10 + digit(text, 15);
+  const second = digit(text, 17) * 10 + digit(text, 18);
+  // NaN from a non-digit fails every comparison below.
+  if (!(month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59 && year >= 0)) return Number.NaN;
+  if (day > daysInMonth(year, month)) return Number.NaN;
+  return daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000;
 }
 
 /**
@@ -32,6 +70,13 @@ function daysInMonth(year: number, month: number): number {
  * not of that form or names an impossible date or time (Feb 30, 24:00, second 60).
  */
 export function parseIsoTimestamp(text: string, out: ParsedTimestamp): boolean {
+  const canonical = parseCanonicalUtc(text);
+  if (!Number.isNaN(canonical)) {
+    out.ms = canonical;
+    out.naive = false;
+    out.subMs = false;
+    return true;
+  }
   const m = ISO.exec(text);
   if (m === null) return false;
   const year = Number(m[1]);
@@ -42,8 +87,7 @@ export function parseIsoTimestamp(text: string, out: ParsedTimestamp): boolean {
   const second = m[6] === undefined ? 0 : Number(m[6]);
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
   if (hour > 23 || minute > 59 || second > 59) return false;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  let ms = daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000;
   const fraction = m[7];
   out.subMs = false;
   if (fraction !== undefined) {

@@ -51,6 +51,23 @@ describe('parseIsoTimestamp', () => {
     expect(parse('2023-03-01T00:00:30Z')!.ms % 60_000).not.toBe(0);
   });
 
+  it('agrees with Date.UTC on any valid date-time, years 0–9999, in every accepted spelling', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+        fc.constantFrom('T', ' '),
+        (date, sep) => {
+          const ms = Math.floor(date.getTime() / 1000) * 1000;
+          const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+          expect(parse(iso)?.ms).toBe(ms);
+          expect(parse(`${iso.slice(0, 19)}Z`)?.ms).toBe(ms);
+          expect(parse(`${iso.slice(0, 10)}${sep}${iso.slice(11, 19)}+00:00`)?.ms).toBe(ms);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('reads back every minute it formats (1970–2100)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 68_000_000 }), (minutes) => {
