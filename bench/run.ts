@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: throughput figures of the compiled code (dist/, as the CLI runs it), measured
+ * side by side in one run on the same input. Results and the command live in docs/benchmarks.md. Sections that need Kafka or QuestDB run
+ * only when they answer (start them with `npx barflow services up`).
+ */
+import { createReadStream } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'csv-parse';
+import type { Bar } from '../dist/bars/bar.js';
+import { kafkaAnswers, questDbAnswers } from '../dist/services/localServices.js';
+import { CsvBarReader } from '../dist/streams/csv/csvBarReader.js';
+import { KafkaBarPublisher } from '../dist/streams/kafka/barPublisher.js';
+import { brokersFromEnv, createKafka } from '../dist/streams/kafka/kafkaClient.js';
+import { QuestDbBarWriter } from '../dist/streams/questdb/barWriter.js';
+import { questDbEndpointFromEnv } from '../dist/streams/questdb/endpoint.js';
+import { QuestDb } from '../dist/streams/questdb/questDb.js';
+import { ensureTable, ensureTopic } from '../dist/topology/apply.js';
+import { loadTopology } from '../dist/topology/topology.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const shared = resolve(ROOT, '..', 'shared', 'data', 'BTCUSDT_binanceus_1m_20230301_20230321.csv');
+const FILE = process.env.BENCH_FILE ?? (existsSync(shared) ? shared : resolve(ROOT, 'data', 'samples', 'BTCUSDT_binanceus_1m_20230310_20230313.csv'));
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);
+
+interface Case {
+  name: string;
+  once: () => Promise<number>;
+}
+
+/**
+ * Runs the cases of one section interleaved, round after round (A B C A B C …), so that machine
+ * noise falls on all of them alike, and reports each case's median pass.
+ */
+async function section(title: string, cases: Case[]): Promise<void> {
+  const passes = new Map<string, { rows: number; seconds: number }[]>(cases.map((c) => [c.name, []]));
+  for (const c of cases) await c.once(); // warm-up: JIT and file cache
+  for (let round = 0; round < REPEAT; round++) {
+    for (const c of cases) {
+      const started = performance.now();
+      const rows = await c.once();
+      passes.get(c.name)!.push({ rows, seconds: (performance.now() - started) / 1000 });
+    }
+  }
+  console.log(`\n${title} (median of ${REPEAT} interleaved passes)`);
+  console.log(`${'case'.padEnd(66)} ${'rows/pass'.padStart(10)} ${'s/pass'.padStart(8)} ${'rows/s'.padStart(10)}`);
+  for (const c of cases) {
+    const sorted = passes.get(c.name)!.sort((a, b) => a.seconds - b.seconds);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    console.log(`${c.name.padEnd(66)} ${String(median.rows).padStart(10)} ${median.seconds.toFixed(3).padStart(8)} ${Math.round(median.rows / median.seconds).toString().padStart(10)}`);
+  }
+}
+
+async function readAllBars(): Promise<Bar[]> {
+  const bars: Bar[] = [];
+  for await (const batch of new CsvBarReader(FILE, { symbol: 'BENCH' })) for (const b of batch.bars) bars.push(b);
+  return bars;
+}
+
+console.log(`input ${FILE}, node ${process.version}`);
+
+// 1. Reading bar files: barflow's validating reader beside parsers that only split and convert.
+await section('Reading 1-minute bar CSV', [
+  {
+    name: 'barflow CsvBarReader (parse + every validation rule)',
+    once: async () => {
+      let n = 0;
+      for await (const batch of new CsvBarReader(FILE, { symbol: 'BENCH' })) n += batch.bars.length;
+      return n;
+    },
+  },
+  {
+    name: 'csv-parse, columns → Date.parse/Number (no validation)',
+    once: async () => {
+      let n = 0;
+      const parser = createReadStream(FILE).pipe(parse({ from_line: 2 }));
+      for await (const rec of parser as AsyncIterable<string[]>) {
+        const ts = Date.parse(rec[0]!);
+        if (ts + Number(rec[1]) + Number(rec[2]) + Number(rec[3]) + Number(rec[4]) + Number(rec[5]) === Number.MIN_VALUE) n--;
+        n++;
+      }
+      return n;
+    },
+  },
+  {
+    name: 'readline + split + Date.parse/Number (no validation, lower bound)',
+    once: async () => {
+      let n = -1;
+      for await (const line of createInterface({ input: createReadStream(FILE), crlfDelay: Infinity })) {
+        const f = line.split(',');
+        if (Date.parse(f[0]!) + Number(f[1]) + Number(f[2]) + Number(f[3]) + Number(f[4]) + Number(f[5]) === Number.MIN_VALUE) n--;
+        n++;
+      }
+      return n;
+    },
+  },
+]);
+
+// 2. Writing to the services, when they answer.
+const bars = await readAllBars();
+const questdb = questDbEndpointFromEnv();
+if (await questDbAnswers(questdb)) {
+  const db = new QuestDb(questdb);
+  const table = 'bench_bars_1m';
+  await ensureTable(db, loadTopology(), table);
+  let pass = 0;
+  await section('QuestDB ingestion (SYMBOL + 5 DOUBLE + timestamp per row)', [
+    {
+      name: 'QuestDbBarWriter, ILP/HTTP (write, flush, WAL applied)',
+      once: async () => {
+        // New rows each pass (shifted in time), so no pass is a dedup no-op.
+        const shifted = bars.map((b) => ({ ...b, ts: b.ts + pass * bars.length * 60_000 }));
+        pass++;
+        const writer = await QuestDbBarWriter.open(questdb, table);
+        for (let i = 0; i < shifted.length; i += 8192) await writer.write(shifted.slice(i, i + 8192));
+        await writer.close();
+        await db.waitForWal(table);
+        return bars.length;
+      },
+    },
+  ]);
+  await db.exec(`DROP TABLE ${table}`);
+  await db.close();
+} else {
+  console.log(`\nQuestDB at ${questdb.httpUrl} does not answer: skipped (npx barflow services up)`);
+}
+
+const brokers = brokersFromEnv();
+if (await kafkaAnswers(brokers)) {
+  const kafka = createKafka(brokers, 'barflow-bench');
+  const topic = 'bench.bars';
+  await ensureTopic(kafka, loadTopology(), topic);
+  await section('Kafka publishing (one symbol, so one partition)', [
+    {
+      name: 'KafkaBarPublisher: kafkajs idempotent, acks=all, JSON values',
+      once: async () => {
+        const publisher = new KafkaBarPublisher(kafka, topic);
+        await publisher.connect();
+        for (let i = 0; i < bars.length; i += 8192) await publisher.write(bars.slice(i, i + 8192));
+        await publisher.close();
+        return bars.length;
+      },
+    },
+  ]);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
+} else {
+  console.log(`\nKafka at ${brokers.join(',')} does not answer: skipped (npx barflow services up)`);
+}
