@@ -6,7 +6,7 @@ export { REJECT_REASONS, REJECT_REASON_CODES, type Reject, RejectCounts, type Re
 export { BarValidator, type SymbolStats, type Violation, checkBarValues, checkOrder } from './bars/validation.js';
 
 export { TimeZone } from './time/timezone.js';
-export { type EpochUnit, type ParsedTimestamp, guessEpochUnit, parseEpoch, parseIsoTimestamp } from './time/timestamps.js';
+export { type EpochUnit, type ParsedTimestamp, emptyTimestamp, guessEpochUnit, isEpochNumber, parseEpoch, parseIsoTimestamp } from './time/timestamps.js';
 
 export { type BarBatch, CsvBarReader, type CsvReadOptions, type CsvReadSummary } from './streams/csv/csvBarReader.js';
 export { BAR_CSV_HEADER, CsvBarWriter, formatBarCsv } from './streams/csv/csvBarWriter.js';

@@ -55,10 +55,8 @@ export function addInputOptions(cmd: Command): Command {
     .option('--json', 'print the summary as JSON', false);
 }
 
-export function addKafkaOption(cmd: Command): Command {
-  return cmd.addOption(
-    new Option('--brokers <list>', 'Kafka bootstrap servers, comma-separated').env('BARFLOW_KAFKA_BROKERS').default(DEFAULT_BROKERS),
-  );
+export function addKafkaOption(cmd: Command, purpose = 'Kafka bootstrap servers, comma-separated'): Command {
+  return cmd.addOption(new Option('--brokers <list>', purpose).env('BARFLOW_KAFKA_BROKERS').default(DEFAULT_BROKERS));
 }
 
 export function addQuestDbOptions(cmd: Command): Command {

@@ -115,46 +115,46 @@ export function parseIsoTimestamp(text: string, out: ParsedTimestamp): boolean {
 export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
 export const EPOCH_UNITS: readonly EpochUnit[] = ['s', 'ms', 'us', 'ns'];
 
-const INTEGER = /^-?\d+$/;
+/** Epoch numbers: integers, or decimals as pandas writes float seconds (`1677628800.0`). */
+const EPOCH = /^-?\d+(?:\.\d+)?$/;
 
-export function isEpochInteger(text: string): boolean {
-  return INTEGER.test(text);
+export function isEpochNumber(text: string): boolean {
+  return EPOCH.test(text);
 }
 
 /**
- * Guesses the unit of an epoch integer from its number of digits (for dates between 1973 and
- * 2286): ≤11 seconds, 12–14 milliseconds, 15–17 microseconds (Binance spot klines since 2025),
+ * Guesses the unit of an epoch number from the digits of its integer part (for dates between 1973
+ * and 2286): ≤11 seconds, 12–14 milliseconds, 15–17 microseconds (Binance spot klines since 2025),
  * 18+ nanoseconds.
  */
 export function guessEpochUnit(text: string): EpochUnit {
-  const digits = text.replace('-', '').replace(/^0+/, '').length;
+  const digits = text.replace('-', '').split('.')[0]!.replace(/^0+/, '').length;
   if (digits <= 11) return 's';
   if (digits <= 14) return 'ms';
   if (digits <= 17) return 'us';
   return 'ns';
 }
 
-const UNIT_DIGITS: Record<EpochUnit, number> = { s: -3, ms: 0, us: 3, ns: 6 };
+/** Decimal digits to shift the point by to turn each unit into milliseconds. */
+const TO_MS: Record<EpochUnit, number> = { s: 3, ms: 0, us: -3, ns: -6 };
 
 /**
- * Epoch integer text to milliseconds. Sub-millisecond digits are split off as text before
- * converting, so nanosecond values beyond 2^53 keep their exact millisecond part, and a non-zero
- * remainder is reported in `subMs`. Returns false when the text is not an integer.
+ * Epoch number text to milliseconds, by moving the decimal point in the text rather than with
+ * floating-point arithmetic: nanosecond values beyond 2^53 keep their exact millisecond part, and
+ * `1677628800.1` seconds is exactly …800100 ms. Non-zero digits below the millisecond are reported
+ * in `subMs`. Returns false when the text is not an epoch number.
  */
 export function parseEpoch(text: string, unit: EpochUnit, out: ParsedTimestamp): boolean {
-  if (!INTEGER.test(text)) return false;
+  if (!EPOCH.test(text)) return false;
+  const negative = text.charCodeAt(0) === 45;
+  const body = negative ? text.slice(1) : text;
+  const point = body.indexOf('.');
+  const digits = point < 0 ? body : body.slice(0, point) + body.slice(point + 1);
+  // Position of the decimal point once the value is in milliseconds.
+  const cut = (point < 0 ? body.length : point) + TO_MS[unit];
+  const whole = cut <= 0 ? 0 : Number(cut >= digits.length ? digits.padEnd(cut, '0') : digits.slice(0, cut));
   out.naive = false;
-  out.subMs = false;
-  const shift = UNIT_DIGITS[unit];
-  if (shift <= 0) {
-    out.ms = Number(text) * (shift < 0 ? 1000 : 1);
-    return true;
-  }
-  const negative = text.startsWith('-');
-  const digits = negative ? text.slice(1) : text;
-  const cut = Math.max(0, digits.length - shift);
-  const whole = cut > 0 ? Number(digits.slice(0, cut)) : 0;
-  out.subMs = /[1-9]/.test(digits.slice(cut));
+  out.subMs = /[1-9]/.test(cut >= digits.length ? '' : digits.slice(Math.max(0, cut)));
   // Floor toward the past for negative instants so the millisecond part stays exact.
   out.ms = negative ? -whole - (out.subMs ? 1 : 0) : whole;
   return true;

@@ -94,14 +94,25 @@ describe('epoch timestamps', () => {
     expect(epoch('1677628800000000001', 'ns')).toEqual({ ms: Date.UTC(2023, 2, 1), naive: false, subMs: true });
     expect(epoch('1677628800000001', 'us')?.subMs).toBe(true);
     expect(epoch('-1500', 'us')).toEqual({ ms: -2, naive: false, subMs: true });
-    expect(epoch('12.5', 'ms')).toBeNull();
+    expect(epoch('12.5x', 'ms')).toBeNull();
+    expect(epoch('1e9', 's')).toBeNull();
+  });
+
+  it('reads decimal epochs (pandas float seconds) exactly, by moving the point in the text', () => {
+    expect(guessEpochUnit('1677628800.0')).toBe('s');
+    expect(epoch('1677628800.0', 's')).toEqual({ ms: Date.UTC(2023, 2, 1), naive: false, subMs: false });
+    expect(epoch('1677628800.1', 's')).toEqual({ ms: Date.UTC(2023, 2, 1) + 100, naive: false, subMs: false });
+    expect(epoch('1677628800.0001', 's')).toEqual({ ms: Date.UTC(2023, 2, 1), naive: false, subMs: true });
+    expect(epoch('1677628800000.000', 'ms')).toEqual({ ms: Date.UTC(2023, 2, 1), naive: false, subMs: false });
+    expect(epoch('0.5', 'ns')).toEqual({ ms: 0, naive: false, subMs: true });
+    expect(epoch('5', 'ns')).toEqual({ ms: 0, naive: false, subMs: true });
   });
 
   it('converts every unit exactly for minute timestamps', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 68_000_000 }), (minutes) => {
         const ms = minutes * 60_000;
-        for (const [text, unit] of [[String(ms / 1000), 's'], [String(ms), 'ms'], [`${ms}000`, 'us'], [`${ms}000000`, 'ns']] as const) {
+        for (const [text, unit] of [[String(ms / 1000), 's'], [`${ms / 1000}.000`, 's'], [String(ms), 'ms'], [`${ms}000`, 'us'], [`${ms}000000`, 'ns']] as const) {
           expect(epoch(text, unit)).toEqual({ ms, naive: false, subMs: false });
         }
       }),

@@ -9,7 +9,7 @@ import { createKafka } from '../../streams/kafka/kafkaClient.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { QuestDb } from '../../streams/questdb/questDb.js';
 import { formatReadSummary } from '../output.js';
-import { formatStates } from './services.js';
+import { formatActions, formatStates } from './services.js';
 
 /** The bundled samples (data/samples/SOURCES.md) and the symbol each one carries. */
 export const DEMO_SAMPLES = [
@@ -25,8 +25,9 @@ export function registerDemo(program: Command): void {
     .action(async (flags: { topic: string }) => {
       const services = new ServiceManager(serviceSettingsFromEnv(), process.env, (line) => console.log(line));
       console.log('== services');
-      const { endpoints, states } = await services.up();
+      const { endpoints, states, topology } = await services.up();
       console.log(formatStates(states));
+      console.log(`topology:\n${formatActions(topology)}`);
 
       const produced = new Map<string, number>();
       for (const sample of DEMO_SAMPLES) {

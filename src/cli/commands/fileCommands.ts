@@ -34,7 +34,7 @@ export function registerFileCommands(program: Command): void {
     .description('read and validate a bar file without writing bars anywhere; rejects are written as usual')
     .addHelpText('after', REJECT_HELP);
   addInputOptions(validate);
-  addKafkaOption(validate);
+  addKafkaOption(validate, 'Kafka bootstrap servers, for --rejects kafka:<topic>');
   validate.action(async (flags: InputFlags) => {
     const { options, progress } = jobOptions(flags, 'validate');
     await report('validate', progress, validateFile(flags.input, options), flags.json);
@@ -47,7 +47,7 @@ export function registerFileCommands(program: Command): void {
     .addHelpText('after', REJECT_HELP);
   addInputOptions(ingest);
   addQuestDbOptions(ingest);
-  addKafkaOption(ingest);
+  addKafkaOption(ingest, 'Kafka bootstrap servers, for --rejects kafka:<topic>');
   ingest.action(async (flags: InputFlags & { table: string; questdb: string; questdbPg?: string }) => {
     const { options, progress } = jobOptions(flags, 'ingest');
     await report('ingest', progress, ingestFile(flags.input, { ...options, questdb: questDbFrom(flags), table: flags.table }), flags.json);

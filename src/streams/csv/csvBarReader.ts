@@ -9,7 +9,7 @@ import {
   type EpochUnit,
   emptyTimestamp, type ParsedTimestamp,
   guessEpochUnit,
-  isEpochInteger,
+  isEpochNumber,
   parseEpoch,
   parseIsoTimestamp,
 } from '../../time/timestamps.js';
@@ -201,7 +201,7 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
 
   private parseTimestamp(text: string, symbol: string, lineNo: number): number | Violation {
     const ts = this.scratch;
-    if (isEpochInteger(text)) {
+    if (isEpochNumber(text)) {
       this.tsUnit ??= guessEpochUnit(text);
       parseEpoch(text, this.tsUnit, ts);
     } else if (!parseIsoTimestamp(text, ts)) {

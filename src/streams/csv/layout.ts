@@ -1,4 +1,4 @@
-import { isEpochInteger, parseIsoTimestamp, emptyTimestamp, type ParsedTimestamp } from '../../time/timestamps.js';
+import { isEpochNumber, parseIsoTimestamp, emptyTimestamp, type ParsedTimestamp } from '../../time/timestamps.js';
 
 /**
  * Column layouts the reader understands.
@@ -49,7 +49,7 @@ export class LayoutError extends Error {
 
 function looksLikeTimestamp(field: string): boolean {
   const scratch: ParsedTimestamp = emptyTimestamp();
-  return isEpochInteger(field) || parseIsoTimestamp(field, scratch);
+  return isEpochNumber(field) || parseIsoTimestamp(field, scratch);
 }
 
 function fromHeader(file: string, header: string[], layout: Exclude<Layout, 'auto'>): ColumnMap {
@@ -120,9 +120,9 @@ export function detectColumns(file: string, first: string[], requested: Layout):
   if (requested === 'barflow') {
     throw new LayoutError(file, `expected a header line ts,open,high,low,close,volume, found ${JSON.stringify(first.join(','))}`);
   }
-  if (first.length === 6) return positional(isEpochInteger(first[0]!) ? 'barflow' : 'firstrate', 6, 0);
+  if (first.length === 6) return positional(isEpochNumber(first[0]!) ? 'barflow' : 'firstrate', 6, 0);
   if (first.length === 7) return positional('barflow', 7, 1);
-  if (first.length === 12 && isEpochInteger(first[0]!)) return positional('binance', 12, 0);
+  if (first.length === 12 && isEpochNumber(first[0]!)) return positional('binance', 12, 0);
   throw new LayoutError(
     file,
     `cannot tell the columns of a headerless file with ${first.length} fields; add a header ` +
