@@ -12,14 +12,7 @@ export interface BarQuery {
   pageSize?: number;
 }
 
-interface BarRow extends Record<string, unknown> {
-  ts: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+type BarRow = Omit<Bar, 'symbol'> & Record<string, unknown>;
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
