@@ -105,7 +105,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } else {
     const home = resolve(process.env.BARFLOW_HOME || '.barflow');
     mkdirSync(home, { recursive: true });
-    const manager = new ServiceManager(serviceSettingsFromEnv({ ...process.env, BARFLOW_HOME: home }), {}, log);
+    // One endpoint given in the environment is used as is; only the other is started.
+    const manager = new ServiceManager(serviceSettingsFromEnv({ ...process.env, BARFLOW_HOME: home }), process.env, log);
     log(`no Docker engine: starting Kafka and QuestDB from their jars (home ${home})`);
     const result = await manager.up();
     const ep = result.endpoints;

@@ -30,6 +30,7 @@ export function registerExport(program: Command): void {
       await writer.close();
       await db.close();
     }
-    if (flags.out !== '-') console.error(`exported ${writer.rows} ${flags.symbol} bars from ${flags.table} to ${flags.out}`);
+    if (writer.rows === 0) console.error(`no ${flags.symbol} bars in ${flags.table} for that range; wrote the header only`);
+    else if (flags.out !== '-') console.error(`exported ${writer.rows} ${flags.symbol} bars from ${flags.table} to ${flags.out}`);
   });
 }
