@@ -1,42 +1,58 @@
 // Public API of barflow as a library. The CLI (`barflow …`) is a thin layer over these.
 
-export { type Bar, MINUTE_MS, SYMBOL_PATTERN, barsEqual, formatTs, isValidSymbol } from './bars/bar.js';
-export { classifyBadNumber, formatNumber, parseDecimal } from './bars/numbers.js';
+export { BAR_VALUE_FIELDS, type Bar, type BarValueField, MINUTE_MS, SYMBOL_PATTERN, barsEqual, formatTs, isValidSymbol } from './bars/bar.js';
+export { BarSchema } from './bars/barSchema.js';
+export { classifyBadNumber, decimalOrViolation, formatNumber, isDecimal, parseDecimal } from './bars/numbers.js';
 export { REJECT_REASONS, REJECT_REASON_CODES, type Reject, RejectCounts, type RejectReason, StrictRejectError } from './bars/rejects.js';
 export { BarValidator, type SymbolStats, type Violation, checkBarValues, checkOrder } from './bars/validation.js';
 
 export { TimeZone } from './time/timezone.js';
-export { type EpochUnit, type ParsedTimestamp, emptyTimestamp, guessEpochUnit, isEpochNumber, parseEpoch, parseIsoTimestamp } from './time/timestamps.js';
+export {
+  type EpochUnit,
+  MAX_BAR_TS,
+  MIN_BAR_TS,
+  type ParsedTimestamp,
+  emptyTimestamp,
+  guessEpochUnit,
+  isEpochNumber,
+  parseEpoch,
+  parseIsoInstant,
+  parseIsoTimestamp,
+} from './time/timestamps.js';
 
 export { type BarBatch, CsvBarReader, type CsvReadOptions, type CsvReadSummary } from './streams/csv/csvBarReader.js';
 export { BAR_CSV_HEADER, CsvBarWriter, formatBarCsv } from './streams/csv/csvBarWriter.js';
 export { type ColumnMap, LAYOUTS, type Layout, LayoutError, detectColumns } from './streams/csv/layout.js';
 export { type BarSink, pumpBars } from './streams/barPump.js';
 export { RejectFile, type RejectSink } from './streams/rejectSink.js';
+export { TextFile } from './streams/textFile.js';
 export {
   type FileJobOptions,
   type FileJobResult,
   type IngestOptions,
+  type LoadTargets,
   type ProduceOptions,
   defaultRejectPath,
   ingestFile,
+  loadFile,
   produceFile,
   validateFile,
 } from './streams/fileJobs.js';
 
 export { BAR_MESSAGE_HEADERS, type BarMessage, BarMessageSchema, type DecodeResult, decodeBar, encodeBar } from './streams/kafka/barMessage.js';
 export { KafkaBarPublisher, type PublishOptions } from './streams/kafka/barPublisher.js';
-export { DEFAULT_BROKERS, brokersFromEnv, createKafka, parseBrokers } from './streams/kafka/kafkaClient.js';
+export { DEFAULT_BROKERS, brokersFromEnv, createKafka, idempotentProducer, parseBrokers } from './streams/kafka/kafkaClient.js';
 export { KafkaRejectTopic } from './streams/kafka/rejectTopic.js';
 
 export { type BarQuery, readBars } from './streams/questdb/barExport.js';
 export { BARS_TABLE, QuestDbBarWriter } from './streams/questdb/barWriter.js';
-export { DEFAULT_QUESTDB, type QuestDbEndpoint, parseQuestDbEndpoint, questDbEndpointFromEnv } from './streams/questdb/endpoint.js';
+export { DEFAULT_QUESTDB, type QuestDbEndpoint, parseQuestDbEndpoint, pgUrlOf, questDbEndpointFromEnv } from './streams/questdb/endpoint.js';
 export { QuestDb, QuestDbError } from './streams/questdb/questDb.js';
 
-export { type ApplyAction, type TableDecl, type TopicDecl, type Topology, loadTopology } from './topology/topology.js';
+export { type ApplyAction, SQL_IDENTIFIER, type TableDecl, type TopicDecl, type Topology, checkTableName, loadTopology } from './topology/topology.js';
 export { applyTopology, ensureTable, ensureTopic } from './topology/apply.js';
 
 export { type Endpoints, ServiceManager, type ServiceState, type UpResult } from './services/serviceManager.js';
+export { kafkaAnswers, questDbAnswers } from './services/localServices.js';
 export { type ServiceSettings, serviceSettingsFromEnv } from './services/settings.js';
 export { KAFKA_VERSION, QUESTDB_VERSION } from './services/versions.js';

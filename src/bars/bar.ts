@@ -14,6 +14,10 @@ export interface Bar {
 
 export const MINUTE_MS = 60_000;
 
+/** The numeric fields of a bar, in the order files and messages carry them. */
+export const BAR_VALUE_FIELDS = ['open', 'high', 'low', 'close', 'volume'] as const;
+export type BarValueField = (typeof BAR_VALUE_FIELDS)[number];
+
 /**
  * Symbols are used as Kafka keys, QuestDB SYMBOL values and file-name parts, so they are kept to a
  * conservative alphabet that covers tickers seen across venues: `BTCUSDT`, `ES`, `ESZ3`, `BRK.B`,

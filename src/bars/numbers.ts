@@ -1,4 +1,4 @@
-import type { RejectReason } from './rejects.js';
+import type { RejectReason, Violation } from './rejects.js';
 
 /**
  * Decimal text as vendors write it: optional sign, digits with an optional point, optional
@@ -54,6 +54,17 @@ export function classifyBadNumber(text: string): { reason: RejectReason; detail:
   if (NON_FINITE_WORD.test(text)) return { reason: 'non_finite', detail: `${JSON.stringify(text)} is not finite` };
   if (isDecimal(text)) return { reason: 'non_finite', detail: `${JSON.stringify(text)} overflows float64` };
   return { reason: 'unparsable_field', detail: `${JSON.stringify(text)} is not a number` };
+}
+
+/**
+ * A numeric field's value, or the violation naming the field, for parsers of files and messages.
+ * Allocates only when the text is bad.
+ */
+export function decimalOrViolation(text: string, field: string): number | Violation {
+  const value = parseDecimal(text);
+  if (Number.isFinite(value)) return value;
+  const bad = classifyBadNumber(text);
+  return { reason: bad.reason, detail: `${field}: ${bad.detail}` };
 }
 
 /**

@@ -8,6 +8,7 @@ export const REJECT_REASONS = {
   non_finite: 'a numeric field is NaN or infinite (including overflow such as 1e999)',
   nonexistent_local_time: 'a naive local timestamp falls in a daylight-saving gap of --tz',
   unknown_symbol_format: 'the symbol is empty or has characters outside [A-Za-z0-9._-/:=^]',
+  ts_out_of_range: 'the timestamp is not after 1970-01-01T00:00Z and before 2200 (a zero, truncated or mis-scaled epoch value)',
   ts_not_minute_aligned: 'the timestamp is not on a whole minute (bars are stamped at their open minute)',
   high_below_low: 'high < low',
   open_outside_range: 'open is outside [low, high]',
@@ -21,6 +22,12 @@ export const REJECT_REASONS = {
 export type RejectReason = keyof typeof REJECT_REASONS;
 
 export const REJECT_REASON_CODES = Object.keys(REJECT_REASONS) as RejectReason[];
+
+/** A broken rule: its code and, for people, what exactly is wrong. */
+export interface Violation {
+  reason: RejectReason;
+  detail: string;
+}
 
 /** Why one input record was refused, with enough context to find and fix it. */
 export interface Reject {

@@ -1,12 +1,8 @@
-import { type Bar, MINUTE_MS, formatTs, isValidSymbol } from './bar.js';
-import type { RejectReason } from './rejects.js';
+import { MAX_BAR_TS, MIN_BAR_TS } from '../time/timestamps.js';
+import { BAR_VALUE_FIELDS, type Bar, MINUTE_MS, formatTs, isValidSymbol } from './bar.js';
+import type { Violation } from './rejects.js';
 
-const VALUE_FIELDS = ['open', 'high', 'low', 'close', 'volume'] as const;
-
-export interface Violation {
-  reason: RejectReason;
-  detail: string;
-}
+export type { Violation };
 
 /**
  * The stateless rules a single bar must satisfy. Values are assumed to be numbers already (the
@@ -17,8 +13,11 @@ export function checkBarValues(bar: Bar, symbolKnownValid = false): Violation | 
   if (!symbolKnownValid && !isValidSymbol(bar.symbol)) {
     return { reason: 'unknown_symbol_format', detail: `symbol ${JSON.stringify(bar.symbol)} is not a valid symbol` };
   }
-  for (const field of VALUE_FIELDS) {
+  for (const field of BAR_VALUE_FIELDS) {
     if (!Number.isFinite(bar[field])) return { reason: 'non_finite', detail: `${field} is ${bar[field]}` };
+  }
+  if (!(bar.ts > MIN_BAR_TS && bar.ts < MAX_BAR_TS)) {
+    return { reason: 'ts_out_of_range', detail: `ts ${describeTs(bar.ts)} is not after 1970-01-01 and before 2200-01-01` };
   }
   if (!Number.isInteger(bar.ts) || bar.ts % MINUTE_MS !== 0) {
     return { reason: 'ts_not_minute_aligned', detail: `ts ${describeTs(bar.ts)} is not on a minute boundary` };
@@ -60,7 +59,7 @@ export function checkOrder(prev: Bar | undefined, bar: Bar): Violation | null {
 }
 
 function firstDifference(prev: Bar, bar: Bar): string | null {
-  for (const field of VALUE_FIELDS) {
+  for (const field of BAR_VALUE_FIELDS) {
     if (!Object.is(prev[field], bar[field])) return `${field} ${prev[field]} (this row: ${bar[field]})`;
   }
   return null;

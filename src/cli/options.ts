@@ -6,13 +6,22 @@ import { LAYOUTS, type Layout } from '../streams/csv/layout.js';
 import { parseBrokers, DEFAULT_BROKERS } from '../streams/kafka/kafkaClient.js';
 import { DEFAULT_QUESTDB, parseQuestDbEndpoint, type QuestDbEndpoint } from '../streams/questdb/endpoint.js';
 import { TimeZone } from '../time/timezone.js';
-import { EPOCH_UNITS, type EpochUnit, parseIsoTimestamp, emptyTimestamp, type ParsedTimestamp } from '../time/timestamps.js';
+import { checkTableName } from '../topology/topology.js';
+import { EPOCH_UNITS, type EpochUnit, parseIsoInstant } from '../time/timestamps.js';
 import { FileProgress, progressWanted } from './progress.js';
 
 export function positiveNumber(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
   return n;
+}
+
+export function tableArg(text: string): string {
+  try {
+    return checkTableName(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function symbolArg(text: string): string {
@@ -101,10 +110,7 @@ export function questDbFrom(flags: { questdb: string; questdbPg?: string }): Que
 
 /** Parses `--from/--to` (ISO-8601 with Z or an offset, or a date meaning 00:00 UTC) to epoch ms. */
 export function instantArg(text: string): number {
-  const out: ParsedTimestamp = emptyTimestamp();
-  const full = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
-  if (!parseIsoTimestamp(full, out) || out.naive) {
-    throw new InvalidArgumentError('use ISO-8601 with Z or an offset (2023-03-01T00:00:00Z) or a date (2023-03-01)');
-  }
-  return out.ms;
+  const ms = parseIsoInstant(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (ms === null) throw new InvalidArgumentError('use ISO-8601 with Z or an offset (2023-03-01T00:00:00Z) or a date (2023-03-01)');
+  return ms;
 }

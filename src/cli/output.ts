@@ -5,7 +5,7 @@ import type { CsvReadSummary } from '../streams/csv/csvBarReader.js';
 /** Human summary of one file run: what was read, what landed, what was refused and where it went. */
 export function formatReadSummary(s: CsvReadSummary, opts: { action: string; destination: string; rejectTarget: string; seconds: number }): string {
   const lines: string[] = [];
-  const detected = [s.layout ? `layout ${s.layout}` : null, s.tsUnit ? `epoch unit ${s.tsUnit}` : null, s.tz ? `tz ${s.tz}` : null]
+  const detected = [s.layout ? `layout ${s.layout}` : null, s.tsUnits.length > 0 ? `epoch unit ${s.tsUnits.join('+')}` : null, s.tz ? `tz ${s.tz}` : null]
     .filter(Boolean)
     .join(', ');
   lines.push(`${opts.action} ${s.file} → ${opts.destination}${detected ? ` (${detected})` : ''}`);
@@ -28,7 +28,7 @@ export function summaryJson(s: CsvReadSummary, extra: Record<string, unknown>): 
     {
       file: s.file,
       layout: s.layout,
-      tsUnit: s.tsUnit,
+      tsUnits: s.tsUnits,
       tz: s.tz,
       rows: s.rows,
       bars: s.bars,

@@ -27,20 +27,47 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-function commandLine(pid: number): string | null {
+/** The arguments of a process: exact from /proc on Linux, split on blanks from `ps` elsewhere. */
+function commandLine(pid: number): string[] | null {
   try {
-    if (existsSync(`/proc/${pid}/cmdline`)) return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-    return execFileSync('ps', ['-ww', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    if (existsSync(`/proc/${pid}/cmdline`)) return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return execFileSync('ps', ['-ww', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
   } catch {
     return null;
   }
 }
 
-/** True when the pid is alive and is the service barflow started from this home. */
+/**
+ * True when the pid is alive and is the service barflow started from this home: its arguments
+ * include both markers exactly (so home /x/.barflow never claims a JVM of /x/.barflow2).
+ */
 export function isOurProcess(pid: number, service: string, home: string): boolean {
   if (!isAlive(pid)) return false;
-  const cmd = commandLine(pid);
-  return cmd !== null && ownershipMarkers(service, home).every((m) => cmd.includes(m));
+  const args = commandLine(pid);
+  return args !== null && ownershipMarkers(service, home).every((m) => args.includes(m));
+}
+
+/**
+ * An exclusive lock on a home for commands that start or stop its services, so that two at once
+ * cannot both spawn a JVM. A lock left by a process that died is taken over.
+ */
+export function acquireLock(file: string, what: string): () => void {
+  mkdirSync(dirname(file), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = readPid(file);
+      if (holder !== null && holder !== process.pid && isAlive(holder)) {
+        throw new Error(`another barflow command (pid ${holder}) is ${what} in this home; wait for it, or remove ${file} if it is gone`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
 }
 
 export function readPid(file: string): number | null {

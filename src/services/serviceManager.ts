@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { brokersFromEnv } from '../streams/kafka/kafkaClient.js';
 import { createKafka } from '../streams/kafka/kafkaClient.js';
@@ -18,10 +19,16 @@ import {
   warmUpKafka,
 } from './localServices.js';
 import { type ServiceName, resolveJars } from './maven.js';
-import { isOurProcess, portIsFree, readPid, removePid, spawnDetached, stopProcess, tailFile, writePid } from './processes.js';
+import { acquireLock, isOurProcess, portIsFree, readPid, removePid, spawnDetached, stopProcess, tailFile, writePid } from './processes.js';
 import type { ServiceSettings } from './settings.js';
 
 const run = promisify(execFile);
+
+const settle = (p: Promise<unknown>): Promise<Error | null> =>
+  p.then(
+    () => null,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
 
 export interface ServiceState {
   name: ServiceName;
@@ -76,49 +83,78 @@ export class ServiceManager {
     return name === 'kafka' ? kafkaAnswers(ep.kafkaBrokers) : questDbAnswers(ep.questdb);
   }
 
+  /**
+   * Starts what is not running (idempotent), waits until both answer, applies the topology. When
+   * anything fails, the services this call started are stopped again, so no JVM is left behind.
+   */
   async up(options: { timeoutMs?: number; applyTopology?: boolean } = {}): Promise<UpResult> {
     const timeoutMs = options.timeoutMs ?? 120_000;
-    const names: ServiceName[] = ['kafka', 'questdb'];
+    const release = acquireLock(this.lockFile, 'starting or stopping services');
     const started: ServiceName[] = [];
-    const pending: Promise<void>[] = [];
-    for (const name of names) {
-      if (this.isExternal(name)) {
-        if (!(await this.answers(name))) throw new Error(`${name} at ${this.describeExternal(name)} (from the environment) does not answer`);
-        this.report(`${name}: external endpoint ${this.describeExternal(name)} answers; not starting one`);
-        continue;
+    try {
+      // Each wait is settled at once, so that one failing while the other service is still being
+      // prepared is reported with the rest instead of as an unhandled rejection.
+      const waits: Promise<Error | null>[] = [];
+      for (const name of ['kafka', 'questdb'] as const) {
+        if (this.isExternal(name)) {
+          if (!(await this.answers(name))) throw new Error(`${name} at ${this.describeExternal(name)} (from the environment) does not answer`);
+          this.report(`${name}: external endpoint ${this.describeExternal(name)} answers; not starting one`);
+          continue;
+        }
+        const svc = this.local[name];
+        const pid = readPid(svc.pidFile);
+        if (pid !== null && isOurProcess(pid, name, this.settings.home)) {
+          waits.push(settle(this.waitUntilAnswering(svc, pid, timeoutMs, `${name}: already running (pid ${pid})`)));
+          continue;
+        }
+        if (pid !== null) {
+          removePid(svc.pidFile);
+          this.report(`${name}: removed stale pid file (pid ${pid} is not a barflow ${name} of this home)`);
+        }
+        const newPid = await this.start(svc);
+        started.push(name);
+        waits.push(settle(this.waitUntilAnswering(svc, newPid, timeoutMs, `${name}: started (pid ${newPid}), answering`)));
       }
-      const svc = this.local[name];
-      const pid = readPid(svc.pidFile);
-      if (pid !== null && isOurProcess(pid, name, this.settings.home)) {
-        pending.push(this.waitUntilAnswering(svc, pid, timeoutMs, `${name}: already running (pid ${pid})`));
-        continue;
+      const failures = (await Promise.all(waits)).filter((e): e is Error => e !== null);
+      if (failures.length > 0) throw new Error(failures.map((e) => e.message).join('\n'));
+      const endpoints = this.endpoints();
+      let topology: ApplyAction[] = [];
+      if (options.applyTopology !== false) {
+        const kafka = createKafka(endpoints.kafkaBrokers, 'barflow-services');
+        const db = new QuestDb(endpoints.questdb);
+        try {
+          topology = await applyTopology(loadTopology(), { kafka, questdb: db });
+        } finally {
+          await db.close();
+        }
+        await warmUpKafka(endpoints.kafkaBrokers);
       }
-      if (pid !== null) {
-        removePid(svc.pidFile);
-        this.report(`${name}: removed stale pid file (pid ${pid} is not a barflow ${name} of this home)`);
+      return { started, states: await this.status(), topology, endpoints };
+    } catch (err) {
+      if (started.length > 0) {
+        for (const line of await this.stop(started)) this.report(`${line} (start-up failed)`);
       }
-      const newPid = await this.start(svc);
-      started.push(name);
-      pending.push(this.waitUntilAnswering(svc, newPid, timeoutMs, `${name}: started (pid ${newPid}), answering`));
+      throw err;
+    } finally {
+      release();
     }
-    await Promise.all(pending);
-    const endpoints = this.endpoints();
-    let topology: ApplyAction[] = [];
-    if (options.applyTopology !== false) {
-      const kafka = createKafka(endpoints.kafkaBrokers, 'barflow-services');
-      const db = new QuestDb(endpoints.questdb);
-      try {
-        topology = await applyTopology(loadTopology(), { kafka, questdb: db });
-      } finally {
-        await db.close();
-      }
-      await warmUpKafka(endpoints.kafkaBrokers);
-    }
-    return { started, states: await this.status(), topology, endpoints };
   }
 
   /** Stops the services this home started (all, or the ones named). */
   async down(only: readonly ServiceName[] = ['kafka', 'questdb']): Promise<string[]> {
+    const release = acquireLock(this.lockFile, 'starting or stopping services');
+    try {
+      return await this.stop(only);
+    } finally {
+      release();
+    }
+  }
+
+  private get lockFile(): string {
+    return join(this.settings.home, 'services.lock');
+  }
+
+  private async stop(only: readonly ServiceName[]): Promise<string[]> {
     const lines: string[] = [];
     for (const name of only) {
       const svc = this.local[name];

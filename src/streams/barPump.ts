@@ -22,8 +22,9 @@ export async function pumpBars(
   let failure: unknown = null;
   try {
     for await (const batch of reader) {
-      if (batch.bars.length > 0) await sink.write(batch.bars);
+      // Rejects first: if the bar sink then fails, the batch's rejects are already on record.
       if (batch.rejects.length > 0) await rejects.write(batch.rejects);
+      if (batch.bars.length > 0) await sink.write(batch.bars);
       onBatch?.(reader);
     }
   } catch (err) {

@@ -1,12 +1,13 @@
 import { basename, join } from 'node:path';
-import { loadTopology } from '../topology/topology.js';
+import type { Bar } from '../bars/bar.js';
 import { ensureTable, ensureTopic } from '../topology/apply.js';
+import { loadTopology } from '../topology/topology.js';
 import { type BarSink, pumpBars } from './barPump.js';
 import { CsvBarReader, type CsvReadOptions, type CsvReadSummary } from './csv/csvBarReader.js';
 import { KafkaBarPublisher } from './kafka/barPublisher.js';
 import { createKafka } from './kafka/kafkaClient.js';
 import { KafkaRejectTopic } from './kafka/rejectTopic.js';
-import { QuestDbBarWriter, BARS_TABLE } from './questdb/barWriter.js';
+import { BARS_TABLE, QuestDbBarWriter } from './questdb/barWriter.js';
 import type { QuestDbEndpoint } from './questdb/endpoint.js';
 import { QuestDb } from './questdb/questDb.js';
 import { RejectFile, type RejectSink } from './rejectSink.js';
@@ -14,10 +15,23 @@ import { RejectFile, type RejectSink } from './rejectSink.js';
 export interface FileJobOptions extends CsvReadOptions {
   /** A file path, or `kafka:<topic>` for a dead-letter topic. Default: rejects/<file>.rejects.jsonl. */
   rejects?: string;
-  /** Brokers, needed when rejects go to a topic. */
+  /** Brokers: needed to publish bars, or rejects to a topic. */
   brokers?: string[];
   /** Called after each batch, for progress bars. */
   onBatch?: (reader: CsvBarReader) => void;
+}
+
+/** Where `loadFile` writes the bars: QuestDB, Kafka, both, or neither (validation only). */
+export interface LoadTargets {
+  questdb?: QuestDbEndpoint;
+  /** QuestDB table [bars_1m]. */
+  table?: string;
+  /** Kafka topic to publish to (needs `brokers`). */
+  topic?: string;
+  /** Bars per second for a paced publish; unpaced when absent. */
+  rate?: number;
+  /** Wait until QuestDB has applied the rows, so that reads right after see them [true]. */
+  waitForWal?: boolean;
 }
 
 export interface FileJobResult {
@@ -41,64 +55,92 @@ async function openRejectSink(file: string, opts: FileJobOptions): Promise<Rejec
   return new KafkaRejectTopic(kafka, topic);
 }
 
-async function runJob(file: string, opts: FileJobOptions, destination: string, openSink: () => Promise<BarSink>): Promise<FileJobResult> {
-  const reader = new CsvBarReader(file, opts);
-  const rejects = await openRejectSink(file, opts);
-  let sink: BarSink;
+/** One sink that writes every batch to several, concurrently; closing closes them all. */
+function fanOut(sinks: BarSink[]): BarSink {
+  if (sinks.length === 1) return sinks[0]!;
+  return {
+    write: async (bars: readonly Bar[]) => {
+      await Promise.all(sinks.map((s) => s.write(bars)));
+    },
+    close: async () => {
+      const closed = await Promise.allSettled(sinks.map((s) => s.close()));
+      for (const c of closed) if (c.status === 'rejected') throw c.reason;
+    },
+  };
+}
+
+const discard: BarSink = { write: async () => undefined, close: async () => undefined };
+
+/**
+ * Reads a bar file once and writes its valid bars to the targets asked for, its rejects to the
+ * reject output. Tables and topics that are missing are created from the topology first. The
+ * reader is opened before any connection, so a missing file fails without leaving one open.
+ */
+export async function loadFile(file: string, opts: FileJobOptions & LoadTargets): Promise<FileJobResult> {
+  // A paced publish reads about one second of bars per batch, so progress moves every second.
+  const readOptions = opts.rate && opts.batchSize === undefined ? { ...opts, batchSize: Math.max(1, Math.min(8192, Math.round(opts.rate))) } : opts;
+  const reader = new CsvBarReader(file, readOptions);
+  const table = opts.table ?? BARS_TABLE;
+  const destinations: string[] = [];
+  const sinks: BarSink[] = [];
+  const db = opts.questdb ? new QuestDb(opts.questdb) : null;
+  let rejects: RejectSink | null = null;
   try {
-    sink = await openSink();
+    rejects = await openRejectSink(file, opts);
+    if (opts.questdb && db) {
+      await ensureTable(db, loadTopology(), table);
+      sinks.push(await QuestDbBarWriter.open(opts.questdb, table));
+      destinations.push(`QuestDB ${table}`);
+    }
+    if (opts.topic !== undefined) {
+      if (!opts.brokers) throw new Error('publishing to Kafka needs brokers (BARFLOW_KAFKA_BROKERS)');
+      const kafka = createKafka(opts.brokers, 'barflow-produce');
+      await ensureTopic(kafka, loadTopology(), opts.topic);
+      const publisher = new KafkaBarPublisher(kafka, opts.topic, { rate: opts.rate });
+      sinks.push(publisher);
+      await publisher.connect();
+      destinations.push(`Kafka ${opts.topic}`);
+    }
   } catch (err) {
-    await rejects.close();
+    await Promise.allSettled([...sinks.map((s) => s.close()), rejects?.close(), db?.close()]);
     throw err;
   }
-  const started = performance.now();
-  const summary = await pumpBars(reader, sink, rejects, opts.onBatch);
-  return { summary, seconds: (performance.now() - started) / 1000, destination, rejectTarget: rejects.target };
+  try {
+    const started = performance.now();
+    const summary = await pumpBars(reader, sinks.length > 0 ? fanOut(sinks) : discard, rejects, opts.onBatch);
+    if (db && opts.waitForWal !== false && !(await db.waitForWal(table))) {
+      throw new Error(`QuestDB did not apply the rows written to ${table} within 60 s`);
+    }
+    const destination = destinations.length > 0 ? destinations.join(' + ') : 'validation only';
+    return { summary, seconds: (performance.now() - started) / 1000, destination, rejectTarget: rejects.target };
+  } finally {
+    await db?.close();
+  }
 }
 
 /** Validates a file without writing bars anywhere (rejects are still written). */
 export function validateFile(file: string, opts: FileJobOptions = {}): Promise<FileJobResult> {
-  const discard: BarSink = { write: async () => undefined, close: async () => undefined };
-  return runJob(file, opts, 'validation only', async () => discard);
+  return loadFile(file, opts);
 }
 
 export interface IngestOptions extends FileJobOptions {
   questdb: QuestDbEndpoint;
   table?: string;
-  /** Wait until QuestDB has applied the written rows, so that reads right after see them. */
   waitForWal?: boolean;
 }
 
-/** CSV file → QuestDB table (bars_1m by default), creating the table from the topology if needed. */
-export async function ingestFile(file: string, opts: IngestOptions): Promise<FileJobResult> {
-  const table = opts.table ?? BARS_TABLE;
-  const db = new QuestDb(opts.questdb);
-  try {
-    await ensureTable(db, loadTopology(), table);
-    const result = await runJob(file, opts, `QuestDB ${table}`, () => QuestDbBarWriter.open(opts.questdb, table));
-    if (opts.waitForWal !== false && !(await db.waitForWal(table))) {
-      throw new Error(`QuestDB did not apply the rows written to ${table} within 60 s`);
-    }
-    return result;
-  } finally {
-    await db.close();
-  }
+/** CSV file → QuestDB table (bars_1m by default). */
+export function ingestFile(file: string, opts: IngestOptions): Promise<FileJobResult> {
+  return loadFile(file, opts);
 }
 
 export interface ProduceOptions extends FileJobOptions {
   brokers: string[];
   topic: string;
-  /** Bars per second; unpaced when absent. */
   rate?: number;
 }
 
-/** CSV file → Kafka topic (key = symbol, JSON value), creating the topic from the topology if needed. */
-export async function produceFile(file: string, opts: ProduceOptions): Promise<FileJobResult> {
-  const kafka = createKafka(opts.brokers, 'barflow-produce');
-  await ensureTopic(kafka, loadTopology(), opts.topic);
-  return runJob(file, opts, `Kafka ${opts.topic}`, async () => {
-    const publisher = new KafkaBarPublisher(kafka, opts.topic, { rate: opts.rate });
-    await publisher.connect();
-    return publisher;
-  });
+/** CSV file → Kafka topic (key = symbol, JSON value). */
+export function produceFile(file: string, opts: ProduceOptions): Promise<FileJobResult> {
+  return loadFile(file, opts);
 }

@@ -1,7 +1,6 @@
-import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { dirname } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Reject } from '../bars/rejects.js';
+import { TextFile } from './textFile.js';
 
 /** Where refused records go. Implementations must keep every reject they are given. */
 export interface RejectSink {
@@ -17,7 +16,7 @@ export interface RejectSink {
  * an earlier run never passes for this run's rejects and a clean input leaves no file behind.
  */
 export class RejectFile implements RejectSink {
-  private out: WriteStream | null = null;
+  private out: TextFile | null = null;
   written = 0;
 
   constructor(readonly target: string) {
@@ -26,20 +25,15 @@ export class RejectFile implements RejectSink {
 
   async write(rejects: readonly Reject[]): Promise<void> {
     if (rejects.length === 0) return;
-    if (this.out === null) {
-      mkdirSync(dirname(this.target), { recursive: true });
-      this.out = createWriteStream(this.target);
-    }
+    this.out ??= new TextFile(this.target);
     let text = '';
     for (const r of rejects) text += `${JSON.stringify(r)}\n`;
     this.written += rejects.length;
-    if (!this.out.write(text)) await once(this.out, 'drain');
+    await this.out.write(text);
   }
 
   async close(): Promise<void> {
-    if (this.out === null) return;
-    const out = this.out;
+    await this.out?.close();
     this.out = null;
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }
 }

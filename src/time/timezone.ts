@@ -16,6 +16,8 @@ export class TimeZone {
   private static readonly zones = new Map<string, TimeZone>();
   private readonly format: Intl.DateTimeFormat | null;
   private readonly hourOffsets = new Map<number, number>();
+  /** Per local wall-clock hour: its single offset, or NaN for an hour with a gap or an overlap. */
+  private readonly localHourOffsets = new Map<number, number>();
 
   private constructor(readonly name: string) {
     this.format =
@@ -81,6 +83,27 @@ export class TimeZone {
       if (this.offsetAt(utc) === offset && !out.includes(utc)) out.push(utc);
     }
     return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * The one UTC instant of a local wall-clock time, or NaN when it names none (DST gap) or two
+   * (DST overlap); then `fromLocal` tells which. Cached per local hour, for the hot path.
+   */
+  uniqueUtc(localMs: number): number {
+    if (this.format === null) return localMs;
+    const hour = Math.floor(localMs / HOUR_MS);
+    let offset = this.localHourOffsets.get(hour);
+    if (offset === undefined) {
+      const first = this.fromLocal(hour * HOUR_MS);
+      const last = this.fromLocal(hour * HOUR_MS + HOUR_MS - 60_000);
+      const a = first.length === 1 ? hour * HOUR_MS - first[0]! : Number.NaN;
+      const b = last.length === 1 ? hour * HOUR_MS + HOUR_MS - 60_000 - last[0]! : Number.NaN;
+      offset = a === b ? a : Number.NaN;
+      this.localHourOffsets.set(hour, offset);
+    }
+    if (!Number.isNaN(offset)) return localMs - offset;
+    const all = this.fromLocal(localMs);
+    return all.length === 1 ? all[0]! : Number.NaN;
   }
 
   private computeOffset(utcMs: number): number {

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { applyTopics } from '../streams/kafka/topics.js';
 import type { QuestDb } from '../streams/questdb/questDb.js';
 import { applyTable } from '../streams/questdb/tables.js';
-import type { ApplyAction, Topology } from './topology.js';
+import { type ApplyAction, type Topology, checkTableName } from './topology.js';
 
 /** Applies the Kafka and/or QuestDB part of a topology; idempotent. */
 export async function applyTopology(topology: Topology, targets: { kafka?: Kafka; questdb?: QuestDb }): Promise<ApplyAction[]> {
@@ -42,6 +42,7 @@ export async function ensureTopic(kafka: Kafka, topology: Topology, name: string
 
 /** Same as ensureTopic for a QuestDB table: undeclared tables copy the template's schema. */
 export async function ensureTable(db: QuestDb, topology: Topology, name: string, template = 'bars_1m'): Promise<ApplyAction> {
+  checkTableName(name);
   const declared = topology.tables.find((t) => t.name === name);
   const base = declared ?? topology.tables.find((t) => t.name === template);
   if (!base) throw new Error(`table ${name} is not declared in topology/tables.yaml and there is no ${template} to copy`);

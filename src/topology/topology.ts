@@ -4,7 +4,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_TOPOLOGY_DIR } from '../paths.js';
 
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier');
+/** Table and column names: plain SQL identifiers, so they can be put in statements as they are. */
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,126}$/;
+const identifier = z.string().regex(SQL_IDENTIFIER, 'must be a plain SQL identifier');
+
+export function checkTableName(name: string): string {
+  if (!SQL_IDENTIFIER.test(name)) throw new Error(`invalid table name ${JSON.stringify(name)}: letters, digits and _ only, not starting with a digit`);
+  return name;
+}
 
 export const TopicSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'Kafka topic names use letters, digits, . _ -'),

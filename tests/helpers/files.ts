@@ -47,29 +47,21 @@ export async function readAll(file: string, options: CsvReadOptions = {}): Promi
 }
 
 export interface CorruptExpectation {
-  symbol: string | null;
+  /** Reader options the file needs (symbol unless it has a symbol column, tz for naive times). */
+  read: { symbol?: string; tz?: string };
   rejects: { line: number; reason: string }[];
   counts: Record<string, number>;
   validRows: number;
 }
 
+/**
+ * A corrupted copy of a real file (scripts/fixtures/make_corrupt_fixtures.py) with what the
+ * reference validator expects: the rejects, and the valid rows normalized to UTC by Python.
+ */
 export function corruptFixture(name: string): { file: string; expected: CorruptExpectation; validBars: (symbol: string) => Bar[] } {
   const file = resolve(FIXTURES, 'corrupt', `${name}.csv`);
   const expected = JSON.parse(readFileSync(resolve(FIXTURES, 'corrupt', `${name}.expected.json`), 'utf8')) as CorruptExpectation;
-  const rejected = new Set(expected.rejects.map((r) => r.line));
-  return {
-    file,
-    expected,
-    // Every data line the reference validator did not reject, parsed independently.
-    validBars: (symbol: string) =>
-      readFileSync(file, 'utf8')
-        .trimEnd()
-        .split('\n')
-        .map((line, i) => ({ line, n: i + 1 }))
-        .filter(({ n }) => n > 1 && !rejected.has(n))
-        .map(({ line }) => {
-          const [ts, open, high, low, close, volume] = line.split(',');
-          return { symbol, ts: Date.parse(ts!), open: Number(open), high: Number(high), low: Number(low), close: Number(close), volume: Number(volume) };
-        }),
-  };
+  return { file, expected, validBars: (symbol: string) => readNormalizedCsv(resolve(FIXTURES, 'corrupt', `${name}.valid.csv`), symbol) };
 }
+
+export const CORRUPT_FIXTURES = ['BTCUSDT_corrupt', 'ES_corrupt', 'BTCUSDT_symbolcol_corrupt', 'ES_firstrate_corrupt', 'BTCUSDT_binance_corrupt'];

@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { ServiceManager } from '../../src/services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../src/services/settings.js';
 import { portIsFree } from '../../src/services/processes.js';
+import { pgUrlOf } from '../../src/streams/questdb/endpoint.js';
 
 /**
  * Provides a real Kafka and a real QuestDB to the integration tests, choosing in this order:
@@ -113,7 +114,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     endpoints = {
       kafkaBrokers: ep.kafkaBrokers.join(','),
       questdb: ep.questdb.ilp,
-      questdbPg: `postgres://${ep.questdb.pg.user}:${ep.questdb.pg.password}@${ep.questdb.pg.host}:${ep.questdb.pg.port}/${ep.questdb.pg.database}`,
+      questdbPg: pgUrlOf(ep.questdb),
       via: 'local-jars',
     };
     const kept = (['kafka', 'questdb'] as const).filter((n) => !result.started.includes(n));

@@ -15,7 +15,7 @@ describe('bar messages', () => {
   it('decodes what it encodes, bit for bit, for any valid bar', () => {
     const price = fc.double({ min: -1e9, max: 1e9, noNaN: true });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 60_000_000 }), price, price, price, price, fc.double({ min: 0, max: 1e12, noNaN: true }), (minute, a, b, c, d, volume) => {
+      fc.property(fc.integer({ min: 1, max: 60_000_000 }), price, price, price, price, fc.double({ min: 0, max: 1e12, noNaN: true }), (minute, a, b, c, d, volume) => {
         const [low, open, close, high] = [a, b, c, d].sort((x, y) => x - y);
         const bar: Bar = { symbol: 'ES', ts: minute * 60_000, open: open!, high: high!, low: low!, close: close!, volume };
         const decoded = decodeBar(Buffer.from(encodeBar(bar)));

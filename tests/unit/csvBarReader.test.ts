@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
@@ -7,7 +7,7 @@ import { type Bar, formatTs } from '../../src/bars/bar.js';
 import { StrictRejectError } from '../../src/bars/rejects.js';
 import { CsvBarReader } from '../../src/streams/csv/csvBarReader.js';
 import { LayoutError } from '../../src/streams/csv/layout.js';
-import { FIXTURES, REAL_FILES, corruptFixture, readAll, readNormalizedCsv } from '../helpers/files.js';
+import { CORRUPT_FIXTURES, FIXTURES, REAL_FILES, corruptFixture, readAll, readNormalizedCsv } from '../helpers/files.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'barflow-reader-'));
 let n = 0;
@@ -62,8 +62,20 @@ describe('vendor layouts (fixtures from scripts/fixtures/make_vendor_fixtures.py
     expect(bars.length).toBe(480);
   });
 
-  it('refuses naive times without --tz before reading any row, naming the fix', async () => {
-    await expect(readAll(vendor('ES_firstrate_naive_et.csv'), { symbol: 'ES' })).rejects.toThrow(/has no zone; pass --tz .*America\/New_York/);
+  it('stops a file of naive times without --tz, naming the fix, before any row is written', async () => {
+    const reader = new CsvBarReader(vendor('ES_firstrate_naive_et.csv'), { symbol: 'ES' });
+    const seen: Bar[] = [];
+    await expect(async () => {
+      for await (const batch of reader) seen.push(...batch.bars);
+    }).rejects.toThrow(/line 1: timestamp "2023-09-24 18:00:00" has no zone, nor do the lines after it; pass --tz .*America\/New_York/);
+    expect([seen.length, reader.summary().rejects.total]).toEqual([0, 0]);
+  });
+
+  it('resolves a row repeated inside the fall-back hour to its original instant: a duplicate', async () => {
+    const file = csv(['2023-11-05 01:58:00,1,1,1,1,1', '2023-11-05 01:59:00,1,1,1,1,1', '2023-11-05 01:59:00,1,1,1,1,1', '2023-11-05 01:00:00,1,1,1,1,1', '2023-11-05 01:01:00,1,1,1,1,1'].join('\n'));
+    const { bars, rejects } = await readAll(file, { symbol: 'ES', tz: 'America/New_York' });
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[3, 'duplicate']]);
+    expect(bars.map((b) => formatTs(b.ts))).toEqual(['2023-11-05T05:58:00Z', '2023-11-05T05:59:00Z', '2023-11-05T06:00:00Z', '2023-11-05T06:01:00Z']);
   });
 
   it.each(['BTCUSDT_binance_kline_ms.csv', 'BTCUSDT_binance_kline_us.csv', 'BTCUSDT_binance_kline_header.csv'])('Binance klines: %s', async (name) => {
@@ -75,13 +87,12 @@ describe('vendor layouts (fixtures from scripts/fixtures/make_vendor_fixtures.py
 });
 
 describe('corrupted copies of the real files (scripts/fixtures/make_corrupt_fixtures.py)', () => {
-  it.each(['BTCUSDT_corrupt', 'ES_corrupt', 'BTCUSDT_symbolcol_corrupt'])('%s: every planted fault has its reason, every other row is kept', async (name) => {
+  it.each(CORRUPT_FIXTURES)('%s: every planted fault has its reason, every other row is kept', async (name) => {
     const { file, expected, validBars } = corruptFixture(name);
-    const symbol = expected.symbol ?? 'X';
-    const { bars, rejects, reader } = await readAll(file, expected.symbol ? {} : { symbol, batchSize: 500 });
+    const { bars, rejects, reader } = await readAll(file, { ...expected.read, batchSize: 500 });
     expect(rejects.map((r) => ({ line: r.line, reason: r.reason }))).toEqual(expected.rejects);
     expect(reader.summary().rejects.toJSON()).toEqual(expected.counts);
-    expectSameBars(bars, validBars(symbol));
+    expectSameBars(bars, validBars(expected.read.symbol ?? 'BTCUSDT'));
     for (const r of rejects) {
       expect(r.source).toBe(file);
       expect(r.raw.length).toBeGreaterThan(0);
@@ -91,19 +102,20 @@ describe('corrupted copies of the real files (scripts/fixtures/make_corrupt_fixt
 
   it('--strict stops at the first reject naming file, line and reason, after yielding the bars before it', async () => {
     const { file, expected, validBars } = corruptFixture('ES_corrupt');
-    const first = expected.rejects[0]!;
+    // Without its corrupted first data row, the file's first reject comes after a few dozen valid rows.
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const trimmed = csv([lines[0], ...lines.slice(2)].join('\n'));
+    const first = { ...expected.rejects[1]!, line: expected.rejects[1]!.line - 1 };
     const seen: Bar[] = [];
     let error: unknown;
     try {
-      for await (const batch of new CsvBarReader(file, { symbol: 'ES', strict: true })) {
-        seen.push(...batch.bars);
-      }
+      for await (const batch of new CsvBarReader(trimmed, { symbol: 'ES', strict: true, batchSize: 10 })) seen.push(...batch.bars);
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(StrictRejectError);
-    expect((error as Error).message).toContain(`${file}:${first.line}: rejected (${first.reason})`);
-    expect(seen.length).toBe(first.line - 2);
+    expect((error as Error).message).toContain(`${trimmed}:${first.line}: rejected (${first.reason})`);
+    expect(seen.length).toBeGreaterThan(10);
     expectSameBars(seen, validBars('ES').slice(0, first.line - 2));
   });
 });
@@ -140,6 +152,40 @@ describe('format edge cases', () => {
   it('refuses --symbol when the file has a symbol column, and demands one otherwise', async () => {
     await expect(readAll(csv('ts,open,high,low,close,volume,symbol\n'), { symbol: 'X' })).rejects.toThrow(/drop --symbol/);
     await expect(readAll(csv('ts,open,high,low,close,volume\n2023-03-01T00:00:00Z,1,1,1,1,1\n'))).rejects.toThrow(/pass --symbol/);
+  });
+
+  it('guesses the epoch unit per value (Binance spot moved from ms to µs) and refuses implausible times', async () => {
+    const t = Date.UTC(2024, 11, 31, 23, 58);
+    const file = csv([`${t},1,1,1,1,1`, `${t + 60_000}000,1,1,1,1,1`, '16782300,1,1,1,1,1', `${t + 120_000}000,1,1,1,1,1`].join('\n'));
+    const { bars, rejects, reader } = await readAll(file, { symbol: 'B' });
+    expect(bars.map((b) => b.ts)).toEqual([t, t + 60_000, t + 120_000]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[3, 'ts_not_increasing']]);
+    expect(reader.summary().tsUnits).toEqual(['ms', 'us', 's']);
+    const bad = await readAll(csv(['0,1,1,1,1,1', '99999999999999,1,1,1,1,1', `${t},1,1,1,1,1`].join('\n')), { symbol: 'B' });
+    expect(bad.rejects.map((r) => r.reason)).toEqual(['ts_out_of_range', 'ts_out_of_range']);
+    expect(bad.bars.length).toBe(1);
+  });
+
+  it('keeps a corrupted first line of a headerless file a data row: rejected, the rest lands', async () => {
+    const lines = readFileSync(resolve(FIXTURES, 'vendor', 'ES_firstrate_naive_et.csv'), 'utf8').trimEnd().split('\n');
+    const file = csv([lines[0]!.replace('2023-09-24', '2023-09-2X'), ...lines.slice(1)].join('\n'));
+    const { bars, rejects } = await readAll(file, { symbol: 'ES', tz: 'America/New_York' });
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[1, 'unparsable_field']]);
+    expect(bars.length).toBe(lines.length - 1);
+  });
+
+  it('rejects a naive first row of a zoned file instead of stopping', async () => {
+    const file = csv(['ts,open,high,low,close,volume', '2023-03-01T00:00:00,1,1,1,1,1', '2023-03-01T00:01:00Z,1,1,1,1,1', '2023-03-01T00:02:00Z,1,1,1,1,1'].join('\n'));
+    const { bars, rejects } = await readAll(file, { symbol: 'X' });
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[2, 'unparsable_field']]);
+    expect(bars.length).toBe(2);
+  });
+
+  it('finds the symbol column of a headerless 7-column file at either end, even for tickers like T', async () => {
+    const first = await readAll(csv('T,2023-03-01T00:00:00Z,1,2,1,2,3\nT,2023-03-01T00:01:00Z,1,2,1,2,3\n'));
+    const last = await readAll(csv('2023-03-01T00:00:00Z,1,2,1,2,3,C\n2023-03-01T00:01:00Z,1,2,1,2,3,C\n'));
+    expect([first.bars.length, first.rejects.length, first.bars[0]?.symbol]).toEqual([2, 0, 'T']);
+    expect([last.bars.length, last.rejects.length, last.bars[0]?.symbol]).toEqual([2, 0, 'C']);
   });
 
   it('reads an empty file as zero rows', async () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/bars/bar.js';
+import { BarSchema } from '../../src/bars/barSchema.js';
 import { BarValidator, checkBarValues } from '../../src/bars/validation.js';
 
 const T0 = Date.UTC(2023, 2, 1);
@@ -74,6 +75,22 @@ describe('BarValidator ordering', () => {
           if (violation === null) last.set(r.symbol, b.ts);
         }
       }),
+    );
+  });
+});
+
+describe('BarSchema (zod, for bars handed over by library callers)', () => {
+  it('accepts exactly what the rules accept, with the same reason code', () => {
+    const value = fc.oneof(fc.double(), fc.constantFrom(10, 9, 12, 11, -1, 0));
+    fc.assert(
+      fc.property(value, value, value, value, value, fc.oneof(fc.constant(T0), fc.integer({ min: -1, max: 2 ** 45 })), (open, high, low, close, volume, ts) => {
+        const candidate = bar({ open, high, low, close, volume, ts });
+        const violation = checkBarValues(candidate);
+        const parsed = BarSchema.safeParse(candidate);
+        expect(parsed.success).toBe(violation === null);
+        if (!parsed.success) expect((parsed.error.issues[0] as { params?: { reason?: string } }).params?.reason).toBe(violation?.reason);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -4,7 +4,7 @@ import { formatTs } from '../../bars/bar.js';
 import { SAMPLES_DIR } from '../../paths.js';
 import { ServiceManager } from '../../services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../services/settings.js';
-import { ingestFile, produceFile } from '../../streams/fileJobs.js';
+import { loadFile } from '../../streams/fileJobs.js';
 import { createKafka } from '../../streams/kafka/kafkaClient.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { QuestDb } from '../../streams/questdb/questDb.js';
@@ -33,11 +33,10 @@ export function registerDemo(program: Command): void {
       for (const sample of DEMO_SAMPLES) {
         const file = join(SAMPLES_DIR, sample.file);
         console.log(`\n== ${sample.symbol}`);
-        const ing = await ingestFile(file, { symbol: sample.symbol, questdb: endpoints.questdb, rejects: join('rejects', `${sample.file}.rejects.jsonl`) });
-        console.log(formatReadSummary(ing.summary, { action: 'ingest', destination: ing.destination, rejectTarget: ing.rejectTarget, seconds: ing.seconds }));
-        const pro = await produceFile(file, { symbol: sample.symbol, brokers: endpoints.kafkaBrokers, topic: flags.topic, rejects: join('rejects', `${sample.file}.rejects.jsonl`) });
-        console.log(formatReadSummary(pro.summary, { action: 'produce', destination: pro.destination, rejectTarget: pro.rejectTarget, seconds: pro.seconds }));
-        produced.set(sample.symbol, pro.summary.bars);
+        // Read once, written to QuestDB and published to Kafka together.
+        const job = await loadFile(file, { symbol: sample.symbol, questdb: endpoints.questdb, brokers: endpoints.kafkaBrokers, topic: flags.topic });
+        console.log(formatReadSummary(job.summary, { action: 'load', ...job }));
+        produced.set(sample.symbol, job.summary.bars);
       }
 
       console.log(`\n== what landed in QuestDB ${BARS_TABLE}`);

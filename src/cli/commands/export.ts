@@ -4,7 +4,7 @@ import { CsvBarWriter } from '../../streams/csv/csvBarWriter.js';
 import { readBars } from '../../streams/questdb/barExport.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { QuestDb } from '../../streams/questdb/questDb.js';
-import { addQuestDbOptions, instantArg, questDbFrom } from '../options.js';
+import { addQuestDbOptions, instantArg, questDbFrom, tableArg } from '../options.js';
 
 export function registerExport(program: Command): void {
   const exp = program.command('export').description('read data back out of QuestDB');
@@ -16,7 +16,7 @@ export function registerExport(program: Command): void {
     .option('--from <time>', 'first bar open time, inclusive (ISO-8601 with Z/offset, or a date)', instantArg)
     .option('--to <time>', 'end, exclusive (ISO-8601 with Z/offset, or a date)', instantArg)
     .requiredOption('-o, --out <file>', 'output CSV file, or - for stdout')
-    .option('--table <name>', 'QuestDB table', BARS_TABLE);
+    .option('--table <name>', 'QuestDB table', tableArg, BARS_TABLE);
   addQuestDbOptions(bars);
   bars.action(async (flags: { symbol: string; from?: number; to?: number; out: string; table: string; questdb: string; questdbPg?: string }) => {
     if (!SYMBOL_PATTERN.test(flags.symbol)) throw new Error(`invalid symbol ${JSON.stringify(flags.symbol)}`);

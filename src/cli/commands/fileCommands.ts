@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
+import { REJECT_REASONS, REJECT_REASON_CODES } from '../../bars/rejects.js';
 import { type FileJobResult, ingestFile, produceFile, validateFile } from '../../streams/fileJobs.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { parseBrokers } from '../../streams/kafka/kafkaClient.js';
 import { formatReadSummary, summaryJson } from '../output.js';
-import { type InputFlags, addInputOptions, addKafkaOption, addQuestDbOptions, jobOptions, positiveNumber, questDbFrom } from '../options.js';
+import { type InputFlags, addInputOptions, addKafkaOption, addQuestDbOptions, jobOptions, positiveNumber, questDbFrom, tableArg } from '../options.js';
 import type { FileProgress } from '../progress.js';
 
 const REJECT_HELP = `
 Every row is validated; a refused row is written to the reject output with its file, line, reason
-code and raw text, counted, and the run continues (use --strict to stop instead). Reason codes:
-malformed_record, unparsable_field, non_finite, nonexistent_local_time, unknown_symbol_format,
-ts_not_minute_aligned, high_below_low, open_outside_range, close_outside_range, negative_volume,
-duplicate, conflicting_duplicate, ts_not_increasing (docs/ingestion.md).`;
+code and raw text, counted, and the run continues (use --strict to stop instead). Reason codes
+(docs/ingestion.md):
+${REJECT_REASON_CODES.map((code) => `  ${code.padEnd(24)} ${REJECT_REASONS[code]}`).join('\n')}`;
 
 async function report(action: string, progress: FileProgress, job: Promise<FileJobResult>, json: boolean): Promise<void> {
   let result: FileJobResult;
@@ -43,7 +43,7 @@ export function registerFileCommands(program: Command): void {
   const ingest = program
     .command('ingest')
     .description('write a bar file into QuestDB (ILP over HTTP, original timestamps, so re-ingesting is harmless)')
-    .option('--table <name>', 'QuestDB table; created from topology/tables.yaml if missing', BARS_TABLE)
+    .option('--table <name>', 'QuestDB table; created from topology/tables.yaml (or like bars_1m) if missing', tableArg, BARS_TABLE)
     .addHelpText('after', REJECT_HELP);
   addInputOptions(ingest);
   addQuestDbOptions(ingest);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ServiceManager, type ServiceState } from '../../services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../services/settings.js';
 import { KAFKA_VERSION, QUESTDB_VERSION } from '../../services/versions.js';
+import { pgUrlOf } from '../../streams/questdb/endpoint.js';
 import type { ApplyAction } from '../../topology/topology.js';
 
 const ENV_HELP = `
@@ -60,8 +61,7 @@ export function registerServices(program: Command): void {
       if (result.topology.length > 0) console.log(`topology:\n${formatActions(result.topology)}`);
       console.log(`services (home ${m.settings.home}):\n${formatStates(result.states)}`);
       console.log(`endpoints:\n  BARFLOW_KAFKA_BROKERS=${result.endpoints.kafkaBrokers.join(',')}\n  BARFLOW_QUESTDB="${result.endpoints.questdb.ilp}"`);
-      const pg = result.endpoints.questdb.pg;
-      console.log(`  BARFLOW_QUESTDB_PG=postgres://${pg.user}:${pg.password}@${pg.host}:${pg.port}/${pg.database}`);
+      console.log(`  BARFLOW_QUESTDB_PG=${pgUrlOf(result.endpoints.questdb)}`);
     });
 
   services

@@ -1,8 +1,6 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { dirname } from 'node:path';
 import { type Bar, formatTs } from '../../bars/bar.js';
 import { formatNumber } from '../../bars/numbers.js';
+import { TextFile } from '../textFile.js';
 
 export const BAR_CSV_HEADER = 'ts,open,high,low,close,volume';
 
@@ -16,29 +14,24 @@ export function formatBarCsv(bar: Bar): string {
  * shortest round-trip numbers), to a file or to stdout with `-`. Honours back-pressure.
  */
 export class CsvBarWriter {
-  private readonly out: WriteStream | NodeJS.WriteStream;
+  private readonly out: TextFile;
+  private header = `${BAR_CSV_HEADER}\n`;
   rows = 0;
 
   constructor(readonly target: string) {
-    if (target === '-') {
-      this.out = process.stdout;
-    } else {
-      mkdirSync(dirname(target), { recursive: true });
-      this.out = createWriteStream(target);
-    }
-    this.out.write(`${BAR_CSV_HEADER}\n`);
+    this.out = new TextFile(target);
   }
 
   async write(bars: readonly Bar[]): Promise<void> {
-    let text = '';
+    let text = this.header;
+    this.header = '';
     for (const bar of bars) text += `${formatBarCsv(bar)}\n`;
     this.rows += bars.length;
-    if (!this.out.write(text)) await once(this.out, 'drain');
+    await this.out.write(text);
   }
 
   async close(): Promise<void> {
-    if (this.out === process.stdout) return;
-    const out = this.out as WriteStream;
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (this.header !== '') await this.out.write(this.header);
+    await this.out.close();
   }
 }

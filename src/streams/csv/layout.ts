@@ -1,4 +1,4 @@
-import { isEpochNumber, parseIsoTimestamp, emptyTimestamp, type ParsedTimestamp } from '../../time/timestamps.js';
+import { emptyTimestamp, isEpochNumber, parseIsoTimestamp } from '../../time/timestamps.js';
 
 /**
  * Column layouts the reader understands.
@@ -47,9 +47,28 @@ export class LayoutError extends Error {
   }
 }
 
+/** True for an epoch number or an ISO-8601 date-time, zoned or naive. */
 function looksLikeTimestamp(field: string): boolean {
-  const scratch: ParsedTimestamp = emptyTimestamp();
-  return isEpochNumber(field) || parseIsoTimestamp(field, scratch);
+  return isEpochNumber(field) || parseIsoTimestamp(field, emptyTimestamp());
+}
+
+function looksNaive(field: string): boolean {
+  const out = emptyTimestamp();
+  return !isEpochNumber(field) && parseIsoTimestamp(field, out) && out.naive;
+}
+
+const KNOWN_NAMES = new Set(Object.values(ALIASES).flat());
+
+/**
+ * A first line is a header when at least three of its fields are known column names (a bar header
+ * names six; a data row has at most one word, its symbol, and tickers such as T or C are also
+ * aliases). Deciding it this way, and not by "the first field is no timestamp", keeps a corrupted
+ * first data row a data row: it is rejected with its reason instead of stopping the whole file.
+ */
+function isHeaderLine(fields: string[]): boolean {
+  let known = 0;
+  for (const f of fields) if (KNOWN_NAMES.has(f.trim().toLowerCase())) known++;
+  return known >= 3;
 }
 
 function fromHeader(file: string, header: string[], layout: Exclude<Layout, 'auto'>): ColumnMap {
@@ -102,7 +121,7 @@ const positional = (layout: ColumnMap['layout'], width: number, offset: number):
 
 /** Works out the columns of a file from its first non-empty line. */
 export function detectColumns(file: string, first: string[], requested: Layout): ColumnMap {
-  const isHeader = !looksLikeTimestamp(first[0] ?? '') && !(first.length === 7 && looksLikeTimestamp(first[1] ?? ''));
+  const isHeader = isHeaderLine(first);
   if (requested === 'binance') {
     if (isHeader) return fromHeader(file, first, 'binance');
     if (first.length < 6) throw new LayoutError(file, `Binance kline rows have 12 columns, found ${first.length}`);
@@ -120,12 +139,16 @@ export function detectColumns(file: string, first: string[], requested: Layout):
   if (requested === 'barflow') {
     throw new LayoutError(file, `expected a header line ts,open,high,low,close,volume, found ${JSON.stringify(first.join(','))}`);
   }
-  if (first.length === 6) return positional(isEpochNumber(first[0]!) ? 'barflow' : 'firstrate', 6, 0);
-  if (first.length === 7) return positional('barflow', 7, 1);
-  if (first.length === 12 && isEpochNumber(first[0]!)) return positional('binance', 12, 0);
+  if (first.length === 6) return positional(looksNaive(first[0]!) ? 'firstrate' : 'barflow', 6, 0);
+  if (first.length === 12) return positional('binance', 12, 0);
+  if (first.length === 7) {
+    // symbol,ts,o,h,l,c,v or ts,o,h,l,c,v,symbol: the timestamp says which.
+    if (looksLikeTimestamp(first[1]!) && !looksLikeTimestamp(first[0]!)) return positional('barflow', 7, 1);
+    if (looksLikeTimestamp(first[0]!)) return { ...positional('barflow', 7, 0), symbol: 6 };
+  }
   throw new LayoutError(
     file,
-    `cannot tell the columns of a headerless file with ${first.length} fields; add a header ` +
+    `cannot tell the columns of a headerless file from its first line (${first.length} fields); add a header ` +
       `(ts,open,high,low,close,volume[,symbol]) or pass --layout firstrate|binance`,
   );
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { type Bar, formatTs } from '../../bars/bar.js';
-import { classifyBadNumber, formatNumber, parseDecimal } from '../../bars/numbers.js';
-import { checkBarValues, type Violation } from '../../bars/validation.js';
-import { parseIsoTimestamp, emptyTimestamp, type ParsedTimestamp } from '../../time/timestamps.js';
+import { BAR_VALUE_FIELDS, type Bar, formatTs } from '../../bars/bar.js';
+import { decimalOrViolation, formatNumber } from '../../bars/numbers.js';
+import type { Violation } from '../../bars/rejects.js';
+import { checkBarValues } from '../../bars/validation.js';
+import { emptyTimestamp, parseIsoTimestamp } from '../../time/timestamps.js';
 
 /**
  * The JSON value of a bar message on `bars.1m` (documented in docs/messages.md). Producers may
@@ -35,8 +36,12 @@ export type DecodeResult = { bar: Bar; violation: null } | { bar: null; violatio
 
 const fail = (violation: Violation): DecodeResult => ({ bar: null, violation });
 
-/** Decodes and validates one message value (stateless rules only; ordering is the consumer's). */
-export function decodeBar(value: Buffer | string | null): DecodeResult {
+/**
+ * Decodes and validates one message value (stateless rules only; ordering is the consumer's). When
+ * the message key is given it must equal the symbol, or the bar would be routed to the partition
+ * of another symbol.
+ */
+export function decodeBar(value: Buffer | string | null, key?: Buffer | string | null): DecodeResult {
   if (value === null) return fail({ reason: 'malformed_record', detail: 'empty message value (tombstone)' });
   let json: unknown;
   try {
@@ -52,15 +57,17 @@ export function decodeBar(value: Buffer | string | null): DecodeResult {
   const m = parsed.data;
   const ts = messageTs(m.ts);
   if (typeof ts !== 'number') return fail(ts);
+  if (key !== undefined && key !== null) {
+    const keyText = typeof key === 'string' ? key : key.toString('utf8');
+    if (keyText !== m.symbol) return fail({ reason: 'malformed_record', detail: `key ${JSON.stringify(keyText)} differs from symbol ${JSON.stringify(m.symbol)}` });
+  }
   const bar: Bar = { symbol: m.symbol, ts, open: 0, high: 0, low: 0, close: 0, volume: 0 };
-  for (const key of ['open', 'high', 'low', 'close', 'volume'] as const) {
-    const raw = m[key];
-    const v = typeof raw === 'number' ? raw : parseDecimal(raw.trim());
-    if (!Number.isFinite(v)) {
-      const bad = classifyBadNumber(String(raw));
-      return fail({ reason: bad.reason, detail: `${key}: ${bad.detail}` });
-    }
-    bar[key] = v;
+  for (const field of BAR_VALUE_FIELDS) {
+    const raw = m[field];
+    // JSON numbers are finite by construction; decimal strings go through the file grammar.
+    const v = typeof raw === 'number' ? raw : decimalOrViolation(raw.trim(), field);
+    if (typeof v !== 'number') return fail(v);
+    bar[field] = v;
   }
   const violation = checkBarValues(bar);
   return violation ? fail(violation) : { bar, violation: null };
@@ -71,7 +78,7 @@ function messageTs(ts: string | number): number | Violation {
     if (!Number.isFinite(ts)) return { reason: 'non_finite', detail: `ts: ${ts} is not finite` };
     return ts;
   }
-  const out: ParsedTimestamp = emptyTimestamp();
+  const out = emptyTimestamp();
   if (!parseIsoTimestamp(ts, out)) return { reason: 'unparsable_field', detail: `ts: ${JSON.stringify(ts)} is not ISO-8601` };
   if (out.naive) return { reason: 'unparsable_field', detail: `ts: ${JSON.stringify(ts)} has no zone; messages must carry Z or an offset` };
   if (out.subMs) return { reason: 'ts_not_minute_aligned', detail: `ts ${ts} has non-zero digits below the millisecond` };

@@ -1,4 +1,5 @@
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { idempotentProducer } from './kafkaClient.js';
 import type { Bar } from '../../bars/bar.js';
 import { BAR_MESSAGE_HEADERS, encodeBar } from './barMessage.js';
 
@@ -24,11 +25,7 @@ export class KafkaBarPublisher {
     readonly topic: string,
     private readonly options: PublishOptions = {},
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = idempotentProducer(kafka);
   }
 
   async connect(): Promise<void> {

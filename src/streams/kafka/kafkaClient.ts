@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, type Producer, logLevel, type LogEntry } from 'kafkajs';
 import { logger } from '../../log.js';
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
@@ -48,4 +48,13 @@ export function createKafka(brokers: string[], clientId = 'barflow', options: Ka
     connectionTimeout: options.connectionTimeout ?? 3000,
     retry: { retries: options.retries ?? 5 },
   });
+}
+
+/**
+ * The producer barflow writes with: idempotent with acks=all (set per send), one request in flight
+ * so a retry cannot reorder, and the Java client's murmur2 partitioner so a key lands where other
+ * Kafka clients put it.
+ */
+export function idempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
 }

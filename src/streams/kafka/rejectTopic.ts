@@ -1,4 +1,5 @@
-import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { idempotentProducer } from './kafkaClient.js';
 import type { Reject } from '../../bars/rejects.js';
 import type { RejectSink } from '../rejectSink.js';
 
@@ -16,7 +17,7 @@ export class KafkaRejectTopic implements RejectSink {
     kafka: Kafka,
     readonly topic: string,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = idempotentProducer(kafka);
   }
 
   get target(): string {

@@ -1,6 +1,7 @@
 import type { Bar } from '../../bars/bar.js';
 import { BARS_TABLE } from './barWriter.js';
 import type { QuestDb } from './questDb.js';
+import { checkTableName } from '../../topology/topology.js';
 
 export interface BarQuery {
   symbol: string;
@@ -14,7 +15,6 @@ export interface BarQuery {
 
 type BarRow = Omit<Bar, 'symbol'> & Record<string, unknown>;
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
 /**
  * Reads a symbol's bars back in time order, one page at a time (keyset pagination on the
@@ -22,8 +22,7 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
  * large the table is.
  */
 export async function* readBars(db: QuestDb, q: BarQuery): AsyncGenerator<Bar[]> {
-  const table = q.table ?? BARS_TABLE;
-  if (!TABLE_NAME.test(table)) throw new Error(`invalid table name ${JSON.stringify(table)}`);
+  const table = checkTableName(q.table ?? BARS_TABLE);
   const pageSize = q.pageSize ?? 50_000;
   let lower = q.from;
   let inclusive = true;

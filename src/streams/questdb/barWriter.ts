@@ -41,8 +41,12 @@ export class QuestDbBarWriter {
     await this.sender.flush();
   }
 
+  /** Flushes what is buffered, and releases the connection even when that flush fails. */
   async close(): Promise<void> {
-    await this.sender.flush();
-    await this.sender.close();
+    try {
+      await this.sender.flush();
+    } finally {
+      await this.sender.close();
+    }
   }
 }

@@ -62,3 +62,9 @@ function parsePgUrl(text: string): QuestDbEndpoint['pg'] {
 export function questDbEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): QuestDbEndpoint {
   return parseQuestDbEndpoint(env.BARFLOW_QUESTDB || DEFAULT_QUESTDB, env.BARFLOW_QUESTDB_PG || undefined);
 }
+
+/** The PG wire endpoint as a URL, the form BARFLOW_QUESTDB_PG takes. */
+export function pgUrlOf(endpoint: QuestDbEndpoint): string {
+  const { user, password, host, port, database } = endpoint.pg;
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
+}
