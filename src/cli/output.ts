@@ -18,6 +18,10 @@ export function formatReadSummary(s: CsvReadSummary, opts: { action: string; des
     if (n > 0) lines.push(`    ${code.padEnd(24)} ${n}`);
   }
   if (s.ambiguousLocalTimes > 0) lines.push(`  DST-overlap local times resolved by order: ${s.ambiguousLocalTimes}`);
+  const late = s.rejects.get('ts_not_increasing');
+  if (late >= 10 && late * 100 >= s.rows) {
+    lines.push(`  note: ${late} rows are earlier than a bar accepted before them; if a symbol's range above ends too late, one row with a wrong later date was accepted and refused what follows`);
+  }
   const rate = opts.seconds > 0 ? Math.round(s.rows / opts.seconds) : s.rows;
   lines.push(`  time        ${opts.seconds.toFixed(2)} s (${rate} rows/s)`);
   return lines.join('\n');
