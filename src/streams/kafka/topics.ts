@@ -22,7 +22,7 @@ export async function applyTopics(admin: Admin, topics: readonly TopicDecl[]): P
         configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
       })),
     });
-    for (const t of missing) actions.push({ kind: 'topic', name: t.name, action: 'created', detail: `${t.partitions} partitions` });
+    for (const t of missing) actions.push({ kind: 'topic', name: t.name, action: 'created', detail: `${t.partitions} partition${t.partitions === 1 ? '' : 's'}` });
   }
   const present = topics.filter((t) => existing.has(t.name));
   if (present.length === 0) return actions;
