@@ -1,0 +1,203 @@
+import type { Bar } from '../bars/bar.js';
+import type { BarField, FeatureSet, FeatureSpec } from './featureSet.js';
+import { createIndicator } from './indicators/registry.js';
+import type { Indicator } from './indicators/indicator.js';
+import type { OhlcvBar } from './ohlcv.js';
+import { Resampler } from './resampler.js';
+import { StateReader, StateWriter, type Stateful } from './state.js';
+import { timeframeMs } from './timeframe.js';
+
+const BAR_FIELD_INDEX: Record<BarField, number> = { open: 0, high: 1, low: 2, close: 3, volume: 4, bars: 5 };
+
+function barField(b: Readonly<OhlcvBar>, field: number): number {
+  switch (field) {
+    case 0:
+      return b.open;
+    case 1:
+      return b.high;
+    case 2:
+      return b.low;
+    case 3:
+      return b.close;
+    case 4:
+      return b.volume;
+    default:
+      return b.bars;
+  }
+}
+
+/** The parameters that make two feature specs the same indicator (name and output aside). */
+function indicatorKey(spec: FeatureSpec): string {
+  const { name: _name, timeframes: _tfs, ...rest } = spec as FeatureSpec & { output?: string };
+  const { output: _output, ...params } = rest as typeof rest & { output?: string };
+  return JSON.stringify(params);
+}
+
+/**
+ * One timeframe of a feature set: its resampler (none for 1m), the indicators over its complete
+ * bars, and where its columns sit in the row. When a bar of the timeframe completes, the indicators
+ * take it and the lane's columns are rewritten; between completions they keep the latest complete
+ * bar's values, which is what makes every higher-timeframe value in a row causal.
+ */
+class Lane implements Stateful {
+  readonly resampler: Resampler | null;
+  private readonly indicators: Indicator[] = [];
+  /** Per column: -1 for a bar field (then `field` holds its index), else the indicator index. */
+  private readonly colIndicator: Int32Array;
+  private readonly colOutput: Int32Array;
+  private readonly colOffset: Int32Array;
+  private readonly forming: { offset: number; field: number }[] = [];
+  private readonly last = new Float64Array(6);
+  private readonly view: OhlcvBar = { ts: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, bars: 1 };
+
+  constructor(
+    readonly tf: string,
+    featureSet: FeatureSet,
+    private readonly row: Float64Array,
+  ) {
+    const tfMs = timeframeMs(tf);
+    this.resampler = tfMs === 60_000 ? null : new Resampler(tfMs, featureSet.anchor, (bar) => this.onBar(bar));
+    const keys = new Map<string, number>();
+    const cols: { indicator: number; output: number; offset: number }[] = [];
+    featureSet.columns.forEach((c, offset) => {
+      if (c.tf !== tf) return;
+      if (c.source.type === 'bar') cols.push({ indicator: -1, output: BAR_FIELD_INDEX[c.source.field], offset });
+      else if (c.source.type === 'forming') this.forming.push({ offset, field: BAR_FIELD_INDEX[c.source.field] });
+      else {
+        const key = indicatorKey(c.source.spec);
+        let index = keys.get(key);
+        if (index === undefined) {
+          index = this.indicators.push(createIndicator(c.source.spec)) - 1;
+          keys.set(key, index);
+        }
+        const spec = c.source.spec as FeatureSpec & { output?: string };
+        const ind = this.indicators[index]!;
+        cols.push({ indicator: index, output: spec.output === undefined ? 0 : ind.output(spec.output), offset });
+      }
+    });
+    this.colIndicator = Int32Array.from(cols, (c) => c.indicator);
+    this.colOutput = Int32Array.from(cols, (c) => c.output);
+    this.colOffset = Int32Array.from(cols, (c) => c.offset);
+    this.last.fill(Number.NaN);
+  }
+
+  /** A 1-minute bar: the 1m lane takes it as its complete bar; others resample it. */
+  update(bar: Bar): void {
+    if (this.resampler === null) {
+      const v = this.view;
+      v.ts = bar.ts;
+      v.open = bar.open;
+      v.high = bar.high;
+      v.low = bar.low;
+      v.close = bar.close;
+      v.volume = bar.volume;
+      this.onBar(v);
+    } else {
+      this.resampler.update(bar);
+      if (this.forming.length > 0) this.writeForming();
+    }
+  }
+
+  watermark(ts: number): void {
+    if (this.resampler === null) return;
+    this.resampler.watermark(ts);
+    if (this.forming.length > 0) this.writeForming();
+  }
+
+  private onBar(bar: Readonly<OhlcvBar>): void {
+    for (let i = 0; i < this.indicators.length; i++) this.indicators[i]!.update(bar);
+    const last = this.last;
+    last[0] = bar.open;
+    last[1] = bar.high;
+    last[2] = bar.low;
+    last[3] = bar.close;
+    last[4] = bar.volume;
+    last[5] = bar.bars;
+    this.write();
+  }
+
+  /** Copies the lane's latest values into the row (also after a restore). */
+  write(): void {
+    const row = this.row;
+    for (let c = 0; c < this.colOffset.length; c++) {
+      const ind = this.colIndicator[c]!;
+      row[this.colOffset[c]!] = ind < 0 ? this.last[this.colOutput[c]!]! : this.indicators[ind]!.out[this.colOutput[c]!]!;
+    }
+    if (this.forming.length > 0) this.writeForming();
+  }
+
+  private writeForming(): void {
+    const b = this.resampler?.forming() ?? null;
+    for (const f of this.forming) this.row[f.offset] = b === null ? Number.NaN : barField(b, f.field);
+  }
+
+  save(w: StateWriter): void {
+    this.resampler?.save(w);
+    w.pushAll(this.last);
+    for (const ind of this.indicators) ind.save(w);
+  }
+
+  load(r: StateReader): void {
+    this.resampler?.load(r);
+    r.nextInto(this.last);
+    for (const ind of this.indicators) ind.load(r);
+  }
+}
+
+/**
+ * The feature rows of one symbol: feed it the symbol's 1-minute bars (and watermarks) in order;
+ * after each bar, `row` holds that bar's feature row (columns as `featureSet.columns`, NaN for
+ * missing). The row is one buffer, rewritten in place: copy it to keep it. Nothing is allocated
+ * per bar.
+ */
+export class FeatureEngine implements Stateful {
+  readonly row: Float64Array;
+  private readonly lanes: Lane[];
+  /** Open time of the last bar taken (NaN before the first). */
+  lastTs = Number.NaN;
+
+  constructor(readonly featureSet: FeatureSet) {
+    this.row = new Float64Array(featureSet.columns.length).fill(Number.NaN);
+    this.lanes = featureSet.timeframes.map((tf) => new Lane(tf, featureSet, this.row));
+  }
+
+  update(bar: Bar): void {
+    for (let i = 0; i < this.lanes.length; i++) this.lanes[i]!.update(bar);
+    this.lastTs = bar.ts;
+  }
+
+  /** Event time: every 1-minute bar opening before `ts` has arrived; closes quiet buckets. */
+  watermark(ts: number): void {
+    for (const lane of this.lanes) lane.watermark(ts);
+  }
+
+  save(w: StateWriter): void {
+    w.push(this.lastTs);
+    for (const lane of this.lanes) lane.save(w);
+  }
+
+  load(r: StateReader): void {
+    this.lastTs = r.next();
+    for (const lane of this.lanes) lane.load(r);
+    this.row.fill(Number.NaN);
+    for (const lane of this.lanes) lane.write();
+  }
+
+  /** The exact state as bytes; `restore` on an engine of the same feature set continues bit for bit. */
+  snapshot(): Uint8Array {
+    const w = new StateWriter();
+    this.save(w);
+    return w.finish(layoutTag(this.featureSet));
+  }
+
+  restore(bytes: Uint8Array): void {
+    const r = new StateReader(bytes, layoutTag(this.featureSet));
+    this.load(r);
+    r.end();
+  }
+}
+
+/** A number that changes with the feature set's schema, so a snapshot of another layout is refused. */
+export function layoutTag(featureSet: FeatureSet): number {
+  return Number.parseInt(featureSet.schemaHash.slice(0, 12), 16);
+}

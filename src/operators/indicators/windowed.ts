@@ -1,0 +1,198 @@
+import type { OhlcvBar } from '../ohlcv.js';
+import type { StateReader, StateWriter } from '../state.js';
+import { Indicator, RingWindow } from './indicator.js';
+
+// Windowed features re-sum their fixed window on each bar instead of keeping running sums: the
+// cost does not grow with history (the window is a few dozen values), and it cannot drift, so a
+// window of zero volumes sums to exactly 0 and a flat window has exactly zero variance. The
+// formulas are in docs/features.md.
+
+const LN2 = Math.log(2);
+
+/** ln(close / previous close); missing for the first bar or a non-positive price. */
+export class LogReturn extends Indicator {
+  private prevClose = Number.NaN;
+
+  constructor() {
+    super(['value']);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    this.out[0] = this.prevClose > 0 && bar.close > 0 ? Math.log(bar.close / this.prevClose) : Number.NaN;
+    this.prevClose = bar.close;
+  }
+
+  protected saveState(w: StateWriter): void {
+    w.push(this.prevClose);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.prevClose = r.next();
+  }
+}
+
+/** Parkinson volatility over N bars: sqrt(Σ ln(H/L)² / (4 N ln 2)). */
+export class Parkinson extends Indicator {
+  private readonly window: RingWindow;
+
+  constructor(readonly period: number) {
+    super(['value']);
+    this.window = new RingWindow(period);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    const hl = Math.log(bar.high / bar.low);
+    this.window.push(hl * hl);
+    this.out[0] = this.window.full ? Math.sqrt(this.window.sum() / (4 * this.period * LN2)) : Number.NaN;
+  }
+
+  protected saveState(w: StateWriter): void {
+    this.window.save(w);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.window.load(r);
+  }
+}
+
+/** Garman-Klass volatility over N bars: sqrt((1/N) Σ [½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²]). */
+export class GarmanKlass extends Indicator {
+  private readonly window: RingWindow;
+
+  constructor(readonly period: number) {
+    super(['value']);
+    this.window = new RingWindow(period);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    const hl = Math.log(bar.high / bar.low);
+    const co = Math.log(bar.close / bar.open);
+    this.window.push(0.5 * (hl * hl) - (2 * LN2 - 1) * (co * co));
+    this.out[0] = this.window.full ? Math.sqrt(this.window.sum() / this.period) : Number.NaN;
+  }
+
+  protected saveState(w: StateWriter): void {
+    this.window.save(w);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.window.load(r);
+  }
+}
+
+/**
+ * VWAP over N bars, Σ(typical price × volume) / Σ volume with typical price (H + L + C) / 3, and the
+ * close's distance to it, close / VWAP − 1. Both missing while the window's volume is zero.
+ */
+export class VwapDistance extends Indicator {
+  private readonly pv: RingWindow;
+  private readonly vol: RingWindow;
+
+  constructor(readonly period: number) {
+    super(['distance', 'vwap']);
+    this.pv = new RingWindow(period);
+    this.vol = new RingWindow(period);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    this.pv.push(((bar.high + bar.low + bar.close) / 3) * bar.volume);
+    this.vol.push(bar.volume);
+    const volume = this.vol.full ? this.vol.sum() : 0;
+    const vwap = volume !== 0 ? this.pv.sum() / volume : Number.NaN;
+    this.out[0] = bar.close / vwap - 1;
+    this.out[1] = vwap;
+  }
+
+  protected saveState(w: StateWriter): void {
+    this.pv.save(w);
+    this.vol.save(w);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.pv.load(r);
+    this.vol.load(r);
+  }
+}
+
+/** This bar's volume over the mean volume of the last N bars (this one included); missing when that mean is 0. */
+export class VolumeRatio extends Indicator {
+  private readonly window: RingWindow;
+
+  constructor(readonly period: number) {
+    super(['value']);
+    this.window = new RingWindow(period);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    this.window.push(bar.volume);
+    const sum = this.window.full ? this.window.sum() : 0;
+    this.out[0] = sum !== 0 ? bar.volume / (sum / this.period) : Number.NaN;
+  }
+
+  protected saveState(w: StateWriter): void {
+    this.window.save(w);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.window.load(r);
+  }
+}
+
+/**
+ * Rolling mean, standard deviation (sample, n − 1), skewness and excess kurtosis (both with the
+ * usual small-sample corrections, as pandas' rolling skew/kurt) of the 1-bar log return over N
+ * bars, from central moments computed in two passes over the window. Skew and kurtosis are missing
+ * when the window has no variance.
+ */
+export class ReturnMoments extends Indicator {
+  private readonly ret = new LogReturn();
+  private readonly window: RingWindow;
+
+  constructor(readonly period: number) {
+    super(['mean', 'std', 'skew', 'kurt']);
+    if (period < 4) throw new Error('return moments need a window of at least 4 bars');
+    this.window = new RingWindow(period);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    this.ret.update(bar);
+    const r = this.ret.out[0]!;
+    if (Number.isNaN(r)) return; // the first bar has no return yet
+    this.window.push(r);
+    const out = this.out;
+    if (!this.window.full) return;
+    const n = this.period;
+    const mean = this.window.sum() / n;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    for (let i = 0; i < n; i++) {
+      const d = this.window.at(i) - mean;
+      const d2 = d * d;
+      s2 += d2;
+      s3 += d2 * d;
+      s4 += d2 * d2;
+    }
+    out[0] = mean;
+    out[1] = Math.sqrt(s2 / (n - 1));
+    if (s2 === 0) {
+      out[2] = Number.NaN;
+      out[3] = Number.NaN;
+      return;
+    }
+    const m2 = s2 / n;
+    const m3 = s3 / n;
+    out[2] = ((Math.sqrt(n * (n - 1)) / (n - 2)) * m3) / m2 ** 1.5;
+    out[3] = ((((n + 1) * n * (n - 1)) / ((n - 2) * (n - 3))) * s4) / (s2 * s2) - (3 * (n - 1) ** 2) / ((n - 2) * (n - 3));
+  }
+
+  protected saveState(w: StateWriter): void {
+    this.ret.save(w);
+    this.window.save(w);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.ret.load(r);
+    this.window.load(r);
+  }
+}
