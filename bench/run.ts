@@ -1,10 +1,10 @@
 /**
  * `npm run bench`: throughput figures of the compiled code (dist/, as the CLI runs it), measured
- * side by side in one run on the same input. Results and the command live in docs/benchmarks.md. Sections that need Kafka or QuestDB run
- * only when they answer (start them with `npx barflow services up`).
+ * side by side in one run on the same input. Results and the command live in docs/benchmarks.md.
+ * Sections that need Kafka or QuestDB run only when they answer (`npx barflow services up`). The
+ * last line printed is one JSON object with the operator figures.
  */
-import { createReadStream } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
@@ -18,39 +18,12 @@ import { questDbEndpointFromEnv } from '../dist/streams/questdb/endpoint.js';
 import { QuestDb } from '../dist/streams/questdb/questDb.js';
 import { ensureTable, ensureTopic } from '../dist/topology/apply.js';
 import { loadTopology } from '../dist/topology/topology.js';
+import { section } from './harness.js';
+import { operatorBench } from './operators.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const shared = resolve(ROOT, '..', 'shared', 'data', 'BTCUSDT_binanceus_1m_20230301_20230321.csv');
 const FILE = process.env.BENCH_FILE ?? (existsSync(shared) ? shared : resolve(ROOT, 'data', 'samples', 'BTCUSDT_binanceus_1m_20230310_20230313.csv'));
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);
-
-interface Case {
-  name: string;
-  once: () => Promise<number>;
-}
-
-/**
- * Runs the cases of one section interleaved, round after round (A B C A B C …), so that machine
- * noise falls on all of them alike, and reports each case's median pass.
- */
-async function section(title: string, cases: Case[]): Promise<void> {
-  const passes = new Map<string, { rows: number; seconds: number }[]>(cases.map((c) => [c.name, []]));
-  for (const c of cases) await c.once(); // warm-up: JIT and file cache
-  for (let round = 0; round < REPEAT; round++) {
-    for (const c of cases) {
-      const started = performance.now();
-      const rows = await c.once();
-      passes.get(c.name)!.push({ rows, seconds: (performance.now() - started) / 1000 });
-    }
-  }
-  console.log(`\n${title} (median of ${REPEAT} interleaved passes)`);
-  console.log(`${'case'.padEnd(66)} ${'rows/pass'.padStart(10)} ${'s/pass'.padStart(8)} ${'rows/s'.padStart(10)}`);
-  for (const c of cases) {
-    const sorted = passes.get(c.name)!.sort((a, b) => a.seconds - b.seconds);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    console.log(`${c.name.padEnd(66)} ${String(median.rows).padStart(10)} ${median.seconds.toFixed(3).padStart(8)} ${Math.round(median.rows / median.seconds).toString().padStart(10)}`);
-  }
-}
 
 async function readAllBars(): Promise<Bar[]> {
   const bars: Bar[] = [];
@@ -97,8 +70,12 @@ await section('Reading 1-minute bar CSV', [
   },
 ]);
 
-// 2. Writing to the services, when they answer.
 const bars = await readAllBars();
+
+// 2. The operators: feature rows, latency, state, peers.
+const figures = await operatorBench(bars);
+
+// 3. Writing to the services, when they answer.
 const questdb = questDbEndpointFromEnv();
 if (await questDbAnswers(questdb)) {
   const db = new QuestDb(questdb);
@@ -150,3 +127,5 @@ if (await kafkaAnswers(brokers)) {
 } else {
   console.log(`\nKafka at ${brokers.join(',')} does not answer: skipped (npx barflow services up)`);
 }
+
+console.log(JSON.stringify(figures));

@@ -6,6 +6,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
 import { registerFileCommands } from './commands/fileCommands.js';
+import { registerOperatorCommands } from './commands/operatorCommands.js';
 import { registerServices } from './commands/services.js';
 import { registerTopology } from './commands/topology.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServices(program);
   registerTopology(program);
   registerFileCommands(program);
+  registerOperatorCommands(program);
   registerExport(program);
   return program;
 }

@@ -45,7 +45,7 @@ export function defaultRejectPath(file: string): string {
   return join('rejects', `${basename(file)}.rejects.jsonl`);
 }
 
-async function openRejectSink(file: string, opts: FileJobOptions): Promise<RejectSink> {
+export async function openRejectSink(file: string, opts: FileJobOptions): Promise<RejectSink> {
   const target = opts.rejects ?? defaultRejectPath(file);
   if (!target.startsWith('kafka:')) return new RejectFile(target);
   if (!opts.brokers) throw new Error('rejects to a Kafka topic need brokers (BARFLOW_KAFKA_BROKERS)');

@@ -12,40 +12,11 @@ const SPLIT = 134_217_729; // 2^27 + 1 (Veltkamp splitting)
 const bits = new Float64Array(1);
 const words = new Uint32Array(bits.buffer); // little-endian: words[0] is the low mantissa word
 
-// Results of the error-free transforms, kept in module scope so nothing is allocated per call.
-let hi = 0;
-let lo = 0;
-
-function twoProd(a: number, b: number): void {
-  const p = a * b;
-  let t = SPLIT * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLIT * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  hi = p;
-  lo = ah * bh - p + ah * bl + al * bh + al * bl;
-}
-
-function twoSum(a: number, b: number): void {
-  const s = a + b;
-  const bb = s - a;
-  hi = s;
-  lo = a - (s - bb) + (b - bb);
-}
-
-/** a + b rounded to odd: when inexact and the nearest result's last bit is even, step one ulp toward the error. */
-function addRoundToOdd(a: number, b: number): number {
-  twoSum(a, b);
-  const s = hi;
-  const e = lo;
-  if (e === 0) return s;
+/** One ulp from s toward the sign of e (s ≠ 0), by stepping its bit pattern. */
+function stepToward(s: number, e: number): number {
   bits[0] = s;
-  if ((words[0]! & 1) !== 0) return s;
   // Moving away from zero adds one to the bit pattern, toward zero subtracts one.
-  const away = (e > 0) === (s > 0);
-  if (away) {
+  if (e > 0 === s > 0) {
     if (words[0] === 0xffffffff) {
       words[0] = 0;
       words[1] = words[1]! + 1;
@@ -57,12 +28,29 @@ function addRoundToOdd(a: number, b: number): number {
   return bits[0]!;
 }
 
+// Written as one function with the error-free transforms inlined: it runs several times per bar.
 export function fma(a: number, b: number, c: number): number {
-  twoProd(a, b);
-  const uh = hi;
-  const ul = lo;
-  twoSum(c, uh);
-  const th = hi;
-  const tl = lo;
-  return th + addRoundToOdd(tl, ul);
+  // (uh, ul) = twoProd(a, b): uh + ul == a·b exactly
+  const uh = a * b;
+  let t = SPLIT * a;
+  const ah = t - (t - a);
+  const al = a - ah;
+  t = SPLIT * b;
+  const bh = t - (t - b);
+  const bl = b - bh;
+  const ul = ah * bh - uh + ah * bl + al * bh + al * bl;
+  // (th, tl) = twoSum(c, uh)
+  const th = c + uh;
+  let bb = th - c;
+  const tl = c - (th - bb) + (uh - bb);
+  // v = tl + ul rounded to odd
+  const s = tl + ul;
+  bb = s - tl;
+  const err = tl - (s - bb) + (ul - bb);
+  let v = s;
+  if (err !== 0) {
+    bits[0] = s;
+    if ((words[0]! & 1) === 0) v = stepToward(s, err);
+  }
+  return th + v;
 }

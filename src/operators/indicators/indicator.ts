@@ -8,6 +8,8 @@ import type { StateReader, StateWriter, Stateful } from '../state.js';
  */
 export abstract class Indicator implements Stateful {
   readonly out: Float64Array;
+  /** Which class this is, for the monomorphic dispatch in `updateIndicator` (set by the registry). */
+  code = -1;
 
   constructor(readonly outputs: readonly string[]) {
     this.out = new Float64Array(outputs.length).fill(Number.NaN);
@@ -73,22 +75,108 @@ export class RingWindow {
     return this.values[this.head === 0 ? this.capacity - 1 : this.head - 1]!;
   }
 
+  /** The oldest value held (the one the next push into a full window evicts). */
+  oldest(): number {
+    return this.values[this.size === this.capacity ? this.head : 0]!;
+  }
+
   /** Sum in order from oldest to newest, recomputed (no drift; an all-zero window sums to 0). */
   sum(): number {
+    const v = this.values;
     let s = 0;
-    for (let i = 0; i < this.size; i++) s += this.at(i);
+    if (this.size < this.capacity) {
+      for (let i = 0; i < this.size; i++) s += v[i]!;
+      return s;
+    }
+    for (let i = this.head; i < this.capacity; i++) s += v[i]!;
+    for (let i = 0; i < this.head; i++) s += v[i]!;
     return s;
   }
 
+  /** Largest value held (order does not matter, so the buffer is scanned as it lies). */
+  max(): number {
+    const v = this.values;
+    let m = v[0]!;
+    for (let i = 1; i < this.size; i++) if (v[i]! > m) m = v[i]!;
+    return m;
+  }
+
+  min(): number {
+    const v = this.values;
+    let m = v[0]!;
+    for (let i = 1; i < this.size; i++) if (v[i]! < m) m = v[i]!;
+    return m;
+  }
+
+  /** The underlying buffer, for order-independent passes over a full window. */
+  get raw(): Float64Array {
+    return this.values;
+  }
+
+  /** The physical layout is saved as it is: passes over `raw` then give the same bits after a restore. */
   save(w: StateWriter): void {
+    w.push(this.head);
     w.push(this.size);
-    for (let i = 0; i < this.size; i++) w.push(this.at(i));
+    w.pushAll(this.values);
   }
 
   load(r: StateReader): void {
-    const n = r.next();
-    this.head = 0;
-    this.size = 0;
-    for (let i = 0; i < n; i++) this.push(r.next());
+    this.head = r.next();
+    this.size = r.next();
+    r.nextInto(this.values);
+  }
+}
+
+/**
+ * A rolling sum over a fixed window, O(1) per value. A plain running sum drifts (adding and later
+ * subtracting a value need not cancel exactly), so this one counts the non-zero values held (a
+ * window of zeros sums to exactly 0, which features test for "missing") and re-sums the window
+ * exactly once every `capacity` values, which bounds the drift to one window's worth of rounding.
+ */
+export class RollingSum {
+  readonly window: RingWindow;
+  private total = 0;
+  private nonZero = 0;
+  private sinceExact = 0;
+
+  constructor(capacity: number) {
+    this.window = new RingWindow(capacity);
+  }
+
+  push(x: number): void {
+    const evicted = this.window.push(x);
+    if (x !== 0) this.nonZero++;
+    if (evicted === evicted) {
+      // not NaN: a value left the window
+      if (evicted !== 0) this.nonZero--;
+      this.total = this.total - evicted;
+    }
+    this.total = this.total + x;
+    if (++this.sinceExact >= this.window.capacity) {
+      this.sinceExact = 0;
+      this.total = this.window.sum();
+    }
+  }
+
+  get full(): boolean {
+    return this.window.full;
+  }
+
+  get sum(): number {
+    return this.nonZero === 0 ? 0 : this.total;
+  }
+
+  save(w: StateWriter): void {
+    this.window.save(w);
+    w.push(this.total);
+    w.push(this.nonZero);
+    w.push(this.sinceExact);
+  }
+
+  load(r: StateReader): void {
+    this.window.load(r);
+    this.total = r.next();
+    this.nonZero = r.next();
+    this.sinceExact = r.next();
   }
 }

@@ -203,15 +203,9 @@ export class Stoch extends Indicator {
     this.highs.push(bar.high);
     this.lows.push(bar.low);
     if (!this.highs.full) return;
-    // Rescanning the window (fastk values) is exact; a monotonic deque would save a few compares.
-    let hh = this.highs.at(0);
-    let ll = this.lows.at(0);
-    for (let i = 1; i < this.highs.size; i++) {
-      const h = this.highs.at(i);
-      const l = this.lows.at(i);
-      if (h > hh) hh = h;
-      if (l < ll) ll = l;
-    }
+    // Rescanning the window (fastk values) is exact and, for windows this short, cheaper than a deque.
+    const hh = this.highs.max();
+    const ll = this.lows.min();
     const range = hh - ll;
     const fastK = Math.abs(range) <= 1e-14 * (Math.abs(hh) + Math.abs(ll)) ? 0.0 : ((bar.close - ll) / range) * 100.0;
     const k = this.slowK.update(fastK);

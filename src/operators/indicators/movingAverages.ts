@@ -25,7 +25,7 @@ export class RunningSma {
     this.window.push(x);
     if (!this.window.full) return (this.value = Number.NaN);
     this.value = this.total / this.period;
-    this.total = this.total - this.window.at(0);
+    this.total = this.total - this.window.oldest();
     return this.value;
   }
 

@@ -194,7 +194,7 @@ export class Bbands extends Indicator {
     const mean1 = this.v1 * inv;
     let variance = this.v2 * inv - mean1 * mean1;
     const mid = this.maTotal / n;
-    const old = this.window.at(0);
+    const old = this.window.oldest();
     this.maTotal = this.maTotal - old;
     const e = old - this.shift;
     this.v1 = this.v1 - e;
@@ -216,7 +216,7 @@ export class Bbands extends Indicator {
       const m = this.v1 * inv;
       variance = this.v2 * inv - m * m;
       if (variance < 1e-12 * (this.v2 * inv)) variance = 0.0;
-      const e0 = this.window.at(0) - this.shift;
+      const e0 = this.window.oldest() - this.shift;
       this.v1 = this.v1 - e0;
       this.v2 = this.v2 - e0 * e0;
     }

@@ -1,10 +1,10 @@
 import type { OhlcvBar } from '../ohlcv.js';
 import type { StateReader, StateWriter } from '../state.js';
-import { Indicator, RingWindow } from './indicator.js';
+import { Indicator, RingWindow, RollingSum } from './indicator.js';
 
-// Windowed features re-sum their fixed window on each bar instead of keeping running sums: the
-// cost does not grow with history (the window is a few dozen values), and it cannot drift, so a
-// window of zero volumes sums to exactly 0 and a flat window has exactly zero variance. The
+// Windowed features keep O(1) rolling sums that cannot drift far and give exactly 0 for a window of
+// zeros (RollingSum); return moments take central moments in two passes over their window, because
+// skew and kurtosis of nearly flat windows are too ill-conditioned for running power sums. The
 // formulas are in docs/features.md.
 
 const LN2 = Math.log(2);
@@ -33,17 +33,17 @@ export class LogReturn extends Indicator {
 
 /** Parkinson volatility over N bars: sqrt(Σ ln(H/L)² / (4 N ln 2)). */
 export class Parkinson extends Indicator {
-  private readonly window: RingWindow;
+  private readonly window: RollingSum;
 
   constructor(readonly period: number) {
     super(['value']);
-    this.window = new RingWindow(period);
+    this.window = new RollingSum(period);
   }
 
   update(bar: Readonly<OhlcvBar>): void {
     const hl = Math.log(bar.high / bar.low);
     this.window.push(hl * hl);
-    this.out[0] = this.window.full ? Math.sqrt(this.window.sum() / (4 * this.period * LN2)) : Number.NaN;
+    this.out[0] = this.window.full ? Math.sqrt(this.window.sum / (4 * this.period * LN2)) : Number.NaN;
   }
 
   protected saveState(w: StateWriter): void {
@@ -57,18 +57,18 @@ export class Parkinson extends Indicator {
 
 /** Garman-Klass volatility over N bars: sqrt((1/N) Σ [½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²]). */
 export class GarmanKlass extends Indicator {
-  private readonly window: RingWindow;
+  private readonly window: RollingSum;
 
   constructor(readonly period: number) {
     super(['value']);
-    this.window = new RingWindow(period);
+    this.window = new RollingSum(period);
   }
 
   update(bar: Readonly<OhlcvBar>): void {
     const hl = Math.log(bar.high / bar.low);
     const co = Math.log(bar.close / bar.open);
     this.window.push(0.5 * (hl * hl) - (2 * LN2 - 1) * (co * co));
-    this.out[0] = this.window.full ? Math.sqrt(this.window.sum() / this.period) : Number.NaN;
+    this.out[0] = this.window.full ? Math.sqrt(this.window.sum / this.period) : Number.NaN;
   }
 
   protected saveState(w: StateWriter): void {
@@ -85,20 +85,20 @@ export class GarmanKlass extends Indicator {
  * close's distance to it, close / VWAP − 1. Both missing while the window's volume is zero.
  */
 export class VwapDistance extends Indicator {
-  private readonly pv: RingWindow;
-  private readonly vol: RingWindow;
+  private readonly pv: RollingSum;
+  private readonly vol: RollingSum;
 
   constructor(readonly period: number) {
     super(['distance', 'vwap']);
-    this.pv = new RingWindow(period);
-    this.vol = new RingWindow(period);
+    this.pv = new RollingSum(period);
+    this.vol = new RollingSum(period);
   }
 
   update(bar: Readonly<OhlcvBar>): void {
     this.pv.push(((bar.high + bar.low + bar.close) / 3) * bar.volume);
     this.vol.push(bar.volume);
-    const volume = this.vol.full ? this.vol.sum() : 0;
-    const vwap = volume !== 0 ? this.pv.sum() / volume : Number.NaN;
+    const volume = this.vol.full ? this.vol.sum : 0;
+    const vwap = volume !== 0 ? this.pv.sum / volume : Number.NaN;
     this.out[0] = bar.close / vwap - 1;
     this.out[1] = vwap;
   }
@@ -116,16 +116,16 @@ export class VwapDistance extends Indicator {
 
 /** This bar's volume over the mean volume of the last N bars (this one included); missing when that mean is 0. */
 export class VolumeRatio extends Indicator {
-  private readonly window: RingWindow;
+  private readonly window: RollingSum;
 
   constructor(readonly period: number) {
     super(['value']);
-    this.window = new RingWindow(period);
+    this.window = new RollingSum(period);
   }
 
   update(bar: Readonly<OhlcvBar>): void {
     this.window.push(bar.volume);
-    const sum = this.window.full ? this.window.sum() : 0;
+    const sum = this.window.full ? this.window.sum : 0;
     this.out[0] = sum !== 0 ? bar.volume / (sum / this.period) : Number.NaN;
   }
 
@@ -162,12 +162,15 @@ export class ReturnMoments extends Indicator {
     const out = this.out;
     if (!this.window.full) return;
     const n = this.period;
-    const mean = this.window.sum() / n;
+    const values = this.window.raw; // full: every slot holds a value; the order does not matter
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += values[i]!;
+    const mean = sum / n;
     let s2 = 0;
     let s3 = 0;
     let s4 = 0;
     for (let i = 0; i < n; i++) {
-      const d = this.window.at(i) - mean;
+      const d = values[i]! - mean;
       const d2 = d * d;
       s2 += d2;
       s3 += d2 * d;
@@ -182,7 +185,7 @@ export class ReturnMoments extends Indicator {
     }
     const m2 = s2 / n;
     const m3 = s3 / n;
-    out[2] = ((Math.sqrt(n * (n - 1)) / (n - 2)) * m3) / m2 ** 1.5;
+    out[2] = ((Math.sqrt(n * (n - 1)) / (n - 2)) * m3) / (m2 * Math.sqrt(m2));
     out[3] = ((((n + 1) * n * (n - 1)) / ((n - 2) * (n - 3))) * s4) / (s2 * s2) - (3 * (n - 1) ** 2) / ((n - 2) * (n - 3));
   }
 

@@ -12,6 +12,8 @@ import { type ColumnMap, type Layout, LayoutError, detectColumns } from './layou
 export interface CsvReadOptions {
   /** Symbol of every bar; required unless the file has a symbol column. */
   symbol?: string;
+  /** Symbol for a file without a symbol column when `symbol` is not given (commands whose output has no symbol). */
+  defaultSymbol?: string;
   layout?: Layout;
   /** IANA zone of naive (zone-less) timestamps, e.g. America/New_York for FirstRateData. */
   tz?: string;
@@ -72,6 +74,8 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
   private blankLines = 0;
   private ambiguous = 0;
   private sawZonedTimestamp = false;
+  /** The symbol of every row, when it does not come from a column. */
+  private fixedSymbol: string | undefined;
   /** Lines held back while zone-less times without --tz are being judged, or null. */
   private deferred: { line: string; lineNo: number }[] | null = null;
 
@@ -79,8 +83,8 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
     readonly file: string,
     private readonly options: CsvReadOptions = {},
   ) {
-    if (options.symbol !== undefined && !isValidSymbol(options.symbol)) {
-      throw new Error(`invalid symbol ${JSON.stringify(options.symbol)}: use letters, digits and . _ - / : = ^`);
+    for (const symbol of [options.symbol, options.defaultSymbol]) {
+      if (symbol !== undefined && !isValidSymbol(symbol)) throw new Error(`invalid symbol ${JSON.stringify(symbol)}: use letters, digits and . _ - / : = ^`);
     }
     this.totalBytes = statSync(file).size;
     this.fixedUnit = options.tsUnit === undefined || options.tsUnit === 'auto' ? null : options.tsUnit;
@@ -211,7 +215,8 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
     if (hasColumn && this.options.symbol !== undefined) {
       throw new LayoutError(this.file, `has a symbol column, so --symbol ${this.options.symbol} is ambiguous; drop --symbol`);
     }
-    if (!hasColumn && this.options.symbol === undefined) {
+    this.fixedSymbol = hasColumn ? undefined : (this.options.symbol ?? this.options.defaultSymbol);
+    if (!hasColumn && this.fixedSymbol === undefined) {
       throw new LayoutError(this.file, 'has no symbol column; pass --symbol (for example --symbol BTCUSDT)');
     }
   }
@@ -228,7 +233,7 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
     if (fields.length !== cols.width) {
       return this.reject(rejects, lineNo, line, { reason: 'malformed_record', detail: `expected ${cols.width} fields, found ${fields.length}` });
     }
-    let symbol = this.options.symbol;
+    let symbol = this.fixedSymbol;
     if (symbol === undefined) {
       symbol = fields[cols.symbol]!;
       if (!isValidSymbol(symbol)) {

@@ -1,0 +1,149 @@
+/**
+ * Operator figures for `npm run bench`: the default feature set's batch throughput and live
+ * per-bar latency, the state size per symbol, and the same indicator set built from two peer
+ * libraries (trading-signals, technicalindicators) over the same bars in the same run.
+ */
+import { Subject } from 'rxjs';
+import * as ti from 'technicalindicators';
+import * as ts from 'trading-signals';
+import type { Bar } from '../dist/bars/bar.js';
+import { FeatureEngine } from '../dist/operators/featureEngine.js';
+import { loadFeatureSet } from '../dist/operators/featureSet.js';
+import type { Indicator } from '../dist/operators/indicators/indicator.js';
+import { Macd, Rsi, Stoch } from '../dist/operators/indicators/momentum.js';
+import { Ema, Sma } from '../dist/operators/indicators/movingAverages.js';
+import { Adx, Atr, Bbands, Obv } from '../dist/operators/indicators/trend.js';
+import type { OhlcvBar } from '../dist/operators/ohlcv.js';
+import { featureRows } from '../dist/operators/rx.js';
+import { section } from './harness.js';
+
+export interface OperatorFigures {
+  bars_per_s: number;
+  p50_us: number;
+  p99_us: number;
+  state_bytes: number;
+  same_set_bars_per_s: number;
+  trading_signals_bars_per_s: number;
+  technicalindicators_bars_per_s: number;
+}
+
+/** RSI14, ATR14, MACD(12,26,9), STOCH(14,3,3), ADX14, BBANDS(20,2), OBV, SMA20, EMA20. */
+function barflowSet(): Indicator[] {
+  return [new Rsi(14), new Atr(14), new Macd(12, 26, 9), new Stoch(14, 3, 3), new Adx(14), new Bbands(20, 2), new Obv(), new Sma(20), new Ema(20)];
+}
+
+export async function operatorBench(bars: Bar[]): Promise<OperatorFigures> {
+  const fs = loadFeatureSet();
+  const ohlcv: OhlcvBar[] = bars.map((b) => ({ ...b, bars: 1 }));
+
+  const [full] = await section(`Default feature set (${fs.columns.length} columns, ${fs.timeframes.length} timeframes), in-memory bars, one thread`, [
+    {
+      name: 'FeatureEngine.update over 1m bars (resampling + every column)',
+      once: () => {
+        const engine = new FeatureEngine(fs);
+        for (let i = 0; i < bars.length; i++) engine.update(bars[i]!);
+        return bars.length;
+      },
+    },
+  ], 'bars');
+
+  const peers = await section('The same indicator set on the 1m series (RSI14 ATR14 MACD STOCH ADX14 BBANDS20 OBV SMA20 EMA20)', [
+    {
+      name: 'barflow indicators (TA-Lib-exact)',
+      once: () => {
+        const set = barflowSet();
+        for (let i = 0; i < ohlcv.length; i++) for (let k = 0; k < set.length; k++) set[k]!.update(ohlcv[i]!);
+        return bars.length;
+      },
+    },
+    {
+      name: 'trading-signals 8.3',
+      once: () => {
+        const rsi = new ts.RSI(14);
+        const atr = new ts.ATR(14);
+        const macd = new ts.MACD(new ts.EMA(12), new ts.EMA(26), new ts.EMA(9));
+        const stoch = new ts.StochasticOscillator({ kPeriod: 14, kSlowingPeriod: 3, dPeriod: 3 });
+        const adx = new ts.ADX(14);
+        const bb = new ts.BollingerBands(20, 2);
+        const obv = new ts.OBV(2); // OBV needs the previous candle: interval 2
+        const sma = new ts.SMA(20);
+        const ema = new ts.EMA(20);
+        for (const b of bars) {
+          const hlc = { high: b.high, low: b.low, close: b.close };
+          rsi.update(b.close, false);
+          atr.update(hlc, false);
+          macd.update(b.close, false);
+          stoch.update(hlc, false);
+          adx.update(hlc, false);
+          bb.update(b.close, false);
+          obv.update({ open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume }, false);
+          sma.update(b.close, false);
+          ema.update(b.close, false);
+        }
+        return bars.length;
+      },
+    },
+    {
+      name: 'technicalindicators 3.1 (nextValue)',
+      once: () => {
+        const rsi = new ti.RSI({ period: 14, values: [] });
+        const atr = new ti.ATR({ period: 14, high: [], low: [], close: [] });
+        const macd = new ti.MACD({ values: [], fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false });
+        const stoch = new ti.Stochastic({ high: [], low: [], close: [], period: 14, signalPeriod: 3 });
+        const adx = new ti.ADX({ high: [], low: [], close: [], period: 14 });
+        const bb = new ti.BollingerBands({ period: 20, stdDev: 2, values: [] });
+        const obv = new ti.OBV({ close: [], volume: [] });
+        const sma = new ti.SMA({ period: 20, values: [] });
+        const ema = new ti.EMA({ period: 20, values: [] });
+        for (const b of bars) {
+          const candle = { high: b.high, low: b.low, close: b.close, open: b.open, volume: b.volume };
+          rsi.nextValue(b.close);
+          atr.nextValue(candle);
+          macd.nextValue(b.close);
+          stoch.nextValue(candle as never);
+          adx.nextValue(candle as never);
+          bb.nextValue(b.close);
+          obv.nextValue(candle as never);
+          sma.nextValue(b.close);
+          ema.nextValue(b.close);
+        }
+        return bars.length;
+      },
+    },
+  ], 'bars');
+
+  // Live form: one bar at a time through the RxJS operator, each row copied out as the live topology does.
+  const input = new Subject<Bar>();
+  let sink = 0;
+  const sub = input.pipe(featureRows(fs)).subscribe((row) => (sink += row.values.length));
+  const latency = new Float64Array(bars.length);
+  for (let pass = 0; pass < 2; pass++) {
+    // Pass 0 warms up the JIT; pass 1 (a fresh symbol, so fresh state) is measured.
+    for (let i = 0; i < bars.length; i++) {
+      const bar = { ...bars[i]!, symbol: `LIVE${pass}` };
+      const t0 = process.hrtime.bigint();
+      input.next(bar);
+      latency[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    }
+  }
+  sub.unsubscribe();
+  latency.sort();
+  const p50 = latency[Math.floor(latency.length * 0.5)]!;
+  const p99 = latency[Math.floor(latency.length * 0.99)]!;
+  console.log(`\nLive form, one bar at a time through featureRows (row copied): p50 ${p50.toFixed(2)} µs, p99 ${p99.toFixed(2)} µs, max ${latency[latency.length - 1]!.toFixed(1)} µs`);
+
+  const engine = new FeatureEngine(fs);
+  for (const b of bars) engine.update(b);
+  const stateBytes = engine.snapshot().byteLength;
+  console.log(`State per symbol (exact snapshot after ${bars.length} bars): ${stateBytes} bytes`);
+
+  return {
+    bars_per_s: full!.perSecond,
+    p50_us: Number(p50.toFixed(2)),
+    p99_us: Number(p99.toFixed(2)),
+    state_bytes: stateBytes,
+    same_set_bars_per_s: peers[0]!.perSecond,
+    trading_signals_bars_per_s: peers[1]!.perSecond,
+    technicalindicators_bars_per_s: peers[2]!.perSecond,
+  };
+}
