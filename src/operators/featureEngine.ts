@@ -1,6 +1,6 @@
 import type { Bar } from '../bars/bar.js';
 import type { BarField, FeatureSet, FeatureSpec } from './featureSet.js';
-import { createIndicator, updateIndicator } from './indicators/registry.js';
+import { createIndicator } from './indicators/registry.js';
 import type { Indicator } from './indicators/indicator.js';
 import type { OhlcvBar } from './ohlcv.js';
 import { Resampler } from './resampler.js';
@@ -105,7 +105,7 @@ class Lane implements Stateful {
   }
 
   private onBar(bar: Readonly<OhlcvBar>): void {
-    for (let i = 0; i < this.indicators.length; i++) updateIndicator(this.indicators[i]!, bar);
+    for (let i = 0; i < this.indicators.length; i++) this.indicators[i]!.update(bar);
     const last = this.last;
     last[0] = bar.open;
     last[1] = bar.high;

@@ -8,8 +8,6 @@ import type { StateReader, StateWriter, Stateful } from '../state.js';
  */
 export abstract class Indicator implements Stateful {
   readonly out: Float64Array;
-  /** Which class this is, for the monomorphic dispatch in `updateIndicator` (set by the registry). */
-  code = -1;
 
   constructor(readonly outputs: readonly string[]) {
     this.out = new Float64Array(outputs.length).fill(Number.NaN);
@@ -46,19 +44,25 @@ export class RingWindow {
   private readonly values: Float64Array;
   private head = 0;
   size = 0;
+  /**
+   * The value the last push moved out of a full window, or NaN. A field rather than a return
+   * value: a double returned from a call V8 does not inline is boxed, one allocation per bar.
+   */
+  evicted = Number.NaN;
 
   constructor(readonly capacity: number) {
     this.values = new Float64Array(capacity);
   }
 
-  /** Adds a value; returns the one it pushed out of a full window, or NaN. */
-  push(value: number): number {
-    let evicted = Number.NaN;
-    if (this.size === this.capacity) evicted = this.values[this.head]!;
-    else this.size++;
+  /** Adds a value; `evicted` is then the one it pushed out of a full window, or NaN. */
+  push(value: number): void {
+    if (this.size === this.capacity) this.evicted = this.values[this.head]!;
+    else {
+      this.evicted = Number.NaN;
+      this.size++;
+    }
     this.values[this.head] = value;
     this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
-    return evicted;
   }
 
   get full(): boolean {
@@ -144,7 +148,8 @@ export class RollingSum {
   }
 
   push(x: number): void {
-    const evicted = this.window.push(x);
+    this.window.push(x);
+    const evicted = this.window.evicted;
     if (x !== 0) this.nonZero++;
     if (evicted === evicted) {
       // not NaN: a value left the window

@@ -188,6 +188,9 @@ export class Stoch extends Indicator {
   private readonly slowD: RunningSma;
   private count = 0;
   private readonly readyAt: number;
+  /** The window's extremes, kept as values arrive; rescanned only when an extreme leaves. */
+  private hh = Number.NaN;
+  private ll = Number.NaN;
 
   constructor(fastk: number, slowk: number, slowd: number) {
     super(['k', 'd']);
@@ -200,20 +203,28 @@ export class Stoch extends Indicator {
 
   update(bar: Readonly<OhlcvBar>): void {
     const t = this.count++;
-    this.highs.push(bar.high);
-    this.lows.push(bar.low);
-    if (!this.highs.full) return;
-    // Rescanning the window (fastk values) is exact and, for windows this short, cheaper than a deque.
-    const hh = this.highs.max();
-    const ll = this.lows.min();
+    const highs = this.highs;
+    const lows = this.lows;
+    highs.push(bar.high);
+    lows.push(bar.low);
+    // Extremes are values, not sums: keeping them incrementally is exact. A rescan is needed only
+    // when the value that left was the extreme (or before the window first fills).
+    if (highs.evicted === this.hh && !(bar.high >= this.hh)) this.hh = highs.max();
+    else if (!(bar.high <= this.hh)) this.hh = bar.high;
+    if (lows.evicted === this.ll && !(bar.low <= this.ll)) this.ll = lows.min();
+    else if (!(bar.low >= this.ll)) this.ll = bar.low;
+    if (!highs.full) return;
+    const hh = this.hh;
+    const ll = this.ll;
     const range = hh - ll;
     const fastK = Math.abs(range) <= 1e-14 * (Math.abs(hh) + Math.abs(ll)) ? 0.0 : ((bar.close - ll) / range) * 100.0;
-    const k = this.slowK.update(fastK);
+    this.slowK.update(fastK);
+    const k = this.slowK.value;
     if (Number.isNaN(k)) return;
-    const d = this.slowD.update(k);
+    this.slowD.update(k);
     if (t < this.readyAt) return;
     this.out[0] = k;
-    this.out[1] = d;
+    this.out[1] = this.slowD.value;
   }
 
   protected saveState(w: StateWriter): void {
@@ -222,6 +233,8 @@ export class Stoch extends Indicator {
     this.slowK.save(w);
     this.slowD.save(w);
     w.push(this.count);
+    w.push(this.hh);
+    w.push(this.ll);
   }
 
   protected loadState(r: StateReader): void {
@@ -230,5 +243,7 @@ export class Stoch extends Indicator {
     this.slowK.load(r);
     this.slowD.load(r);
     this.count = r.next();
+    this.hh = r.next();
+    this.ll = r.next();
   }
 }

@@ -20,13 +20,16 @@ export class RunningSma {
     this.window = new RingWindow(period);
   }
 
-  update(x: number): number {
+  /** Takes the next value; the mean is then in `value` (a field: see RingWindow.evicted). */
+  update(x: number): void {
     this.total = this.total + x;
     this.window.push(x);
-    if (!this.window.full) return (this.value = Number.NaN);
+    if (!this.window.full) {
+      this.value = Number.NaN;
+      return;
+    }
     this.value = this.total / this.period;
     this.total = this.total - this.window.oldest();
-    return this.value;
   }
 
   save(w: StateWriter): void {
@@ -51,7 +54,8 @@ export class Sma extends Indicator {
   }
 
   update(bar: Readonly<OhlcvBar>): void {
-    this.out[0] = this.sma.update(bar.close);
+    this.sma.update(bar.close);
+    this.out[0] = this.sma.value;
   }
 
   protected saveState(w: StateWriter): void {
@@ -85,7 +89,8 @@ export class RunningEma {
     this.k = 2.0 / (period + 1);
   }
 
-  update(x: number): number {
+  /** Takes the next value; the average is then in `value` (NaN while warming up). */
+  update(x: number): void {
     this.count++;
     if (this.period === 1) {
       this.ema = x; // TA-Lib copies the input for a 1-period EMA
@@ -97,7 +102,7 @@ export class RunningEma {
     } else {
       this.ema = fma(x - this.ema, this.k, this.ema);
     }
-    return (this.value = this.count >= this.period ? this.ema : Number.NaN);
+    this.value = this.count >= this.period ? this.ema : Number.NaN;
   }
 
   save(w: StateWriter): void {
@@ -124,7 +129,8 @@ export class Ema extends Indicator {
   }
 
   update(bar: Readonly<OhlcvBar>): void {
-    this.out[0] = this.ema.update(bar.close);
+    this.ema.update(bar.close);
+    this.out[0] = this.ema.value;
   }
 
   protected saveState(w: StateWriter): void {
