@@ -56,3 +56,40 @@ export { type Endpoints, ServiceManager, type ServiceState, type UpResult } from
 export { kafkaAnswers, questDbAnswers } from './services/localServices.js';
 export { type ServiceSettings, serviceSettingsFromEnv } from './services/settings.js';
 export { KAFKA_VERSION, QUESTDB_VERSION } from './services/versions.js';
+
+export { type Anchor, BucketClock, anchorText, parseAnchor } from './operators/anchor.js';
+export { FeatureEngine, layoutTag } from './operators/featureEngine.js';
+export {
+  DEFAULT_FEATURE_SET_FILE,
+  type FeatureSet,
+  type FeatureSetFile,
+  FeatureSetSchema,
+  type FeatureSpec,
+  FeatureSpecSchema,
+  type ResolvedColumn,
+  loadFeatureSet,
+  resolveFeatureSet,
+} from './operators/featureSet.js';
+export { Indicator, RingWindow, RollingSum } from './operators/indicators/indicator.js';
+export { createIndicator } from './operators/indicators/registry.js';
+export { type OhlcvBar, copyOhlcv, emptyOhlcv } from './operators/ohlcv.js';
+export { Resampler } from './operators/resampler.js';
+export {
+  type BarEvent,
+  type FeatureRow,
+  type IndicatorRow,
+  type TimeframeBar,
+  type Watermark,
+  alignTimeframes,
+  featureRows,
+  indicators,
+  isWatermark,
+  perSymbol,
+  resample,
+} from './operators/rx.js';
+export { StateReader, StateWriter, type Stateful } from './operators/state.js';
+export { LADDER, timeframeMinutes, timeframeMs } from './operators/timeframe.js';
+export { computeFeatures, type OperatorJobResult, openFeatureSink, resampleFile } from './streams/operatorJobs.js';
+export { FeatureArrowWriter } from './streams/arrow/featureArrowWriter.js';
+export { FeatureCsvWriter } from './streams/csv/featureCsvWriter.js';
+export type { FeatureSink } from './streams/featureSink.js';

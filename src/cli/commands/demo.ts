@@ -5,6 +5,8 @@ import { SAMPLES_DIR } from '../../paths.js';
 import { ServiceManager } from '../../services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../services/settings.js';
 import { loadFile } from '../../streams/fileJobs.js';
+import { computeFeatures } from '../../streams/operatorJobs.js';
+import { loadFeatureSet } from '../../operators/featureSet.js';
 import { createKafka } from '../../streams/kafka/kafkaClient.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { QuestDb } from '../../streams/questdb/questDb.js';
@@ -20,7 +22,7 @@ export const DEMO_SAMPLES = [
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job, end to end on the bundled samples: start the services, ingest the bars into QuestDB, publish them to Kafka, print what landed')
+    .description('the main job, end to end on the bundled samples: start the services, ingest the bars into QuestDB, publish them to Kafka, print what landed, compute their feature rows')
     .option('-t, --topic <topic>', 'topic to publish to', 'bars.1m')
     .action(async (flags: { topic: string }) => {
       const services = new ServiceManager(serviceSettingsFromEnv(), process.env, (line) => console.log(line));
@@ -71,6 +73,15 @@ export function registerDemo(program: Command): void {
       } finally {
         await admin.disconnect();
       }
+      console.log('\n== features (default set, one causal row per 1-minute bar)');
+      const featureSet = loadFeatureSet();
+      for (const sample of DEMO_SAMPLES) {
+        const out = join('demo-output', `${sample.symbol}.features.arrow`);
+        const job = await computeFeatures(join(SAMPLES_DIR, sample.file), { symbol: sample.symbol, featureSet, out });
+        console.log(`  ${sample.symbol.padEnd(8)} ${String(job.written).padStart(6)} rows × ${featureSet.columns.length} columns → ${out} (${job.seconds.toFixed(2)} s)`);
+      }
+      console.log(`  schema ${featureSet.schemaHash.slice(0, 12)}; a row at ts is available at ts + 1 minute (docs/features.md)`);
+
       console.log('\nServices keep running: `npx barflow services status`, stop them with `npx barflow services down`.');
     });
 }
