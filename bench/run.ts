@@ -97,7 +97,7 @@ if (await questDbAnswers(questdb)) {
       },
     },
   ]);
-  await db.exec(`DROP TABLE ${table}`);
+  await db.execute(`DROP TABLE ${table}`);
   await db.close();
 } else {
   console.log(`\nQuestDB at ${questdb.httpUrl} does not answer: skipped (npx barflow services up)`);

@@ -13,7 +13,7 @@ const out = mkdtempSync(join(tmpdir(), 'barflow-rejects-'));
 const db = new QuestDb(endpoints().questdb);
 const tables: string[] = [];
 afterAll(async () => {
-  for (const t of tables) await db.exec(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of tables) await db.execute(`DROP TABLE IF EXISTS ${t}`);
   await db.close();
 });
 

@@ -139,13 +139,13 @@ describe('topology', () => {
     const db = new QuestDb(endpoints().questdb);
     try {
       const table = topology.tables[0]!.name;
-      await db.exec(`CREATE TABLE ${table} (symbol SYMBOL, ts TIMESTAMP, open DOUBLE) TIMESTAMP(ts) PARTITION BY DAY WAL`);
+      await db.execute(`CREATE TABLE ${table} (symbol SYMBOL, ts TIMESTAMP, open DOUBLE) TIMESTAMP(ts) PARTITION BY DAY WAL`);
       const actions = await applyTopology(topology, { kafka, questdb: db });
       expect(actions.find((a) => a.name === name)).toMatchObject({ action: 'drift', detail: expect.stringContaining('partitions 2 (declared 6)') });
       expect(actions.find((a) => a.name === table)).toMatchObject({ action: 'altered', detail: expect.stringContaining('enabled dedup on ts, symbol') });
       const again = await applyTopology(topology, { kafka, questdb: db });
       expect(again.find((a) => a.name === table)?.action).toBe('exists');
-      await db.exec(`DROP TABLE ${table}`);
+      await db.execute(`DROP TABLE ${table}`);
     } finally {
       await db.close();
     }

@@ -46,7 +46,11 @@ export class QuestDb {
 
   constructor(readonly endpoint: QuestDbEndpoint) {}
 
-  /** Runs a statement over HTTP `/exec` and returns QuestDB's JSON answer. */
+  /**
+   * Runs a query over HTTP `/exec` and returns QuestDB's JSON answer. For reads and health probes
+   * only: `/exec` is a GET, and the HTTP client may resend a GET after a dropped connection, which
+   * would run a DDL statement twice. Statements go through `execute` (PG wire).
+   */
   async exec(sql: string, timeoutMs = 30_000): Promise<ExecResult> {
     const url = `${this.endpoint.httpUrl}/exec?${new URLSearchParams({ query: sql })}`;
     const headers: Record<string, string> = {};
@@ -65,6 +69,11 @@ export class QuestDb {
       throw new QuestDbError(`QuestDB refused the statement (HTTP ${res.status}): ${body.error ?? res.statusText}`, sql);
     }
     return body;
+  }
+
+  /** Runs a statement (DDL, DML) over PG wire, exactly once. */
+  async execute(sql: string): Promise<void> {
+    await this.query(sql);
   }
 
   /** Runs a parameterised query over PG wire and returns its rows. */

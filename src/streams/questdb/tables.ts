@@ -23,7 +23,7 @@ interface ColumnRow extends Record<string, unknown> {
 export async function applyTable(db: QuestDb, t: TableDecl): Promise<ApplyAction> {
   const exists = await db.query('SELECT table_name FROM tables() WHERE table_name = $1', [t.name]);
   if (exists.length === 0) {
-    await db.exec(createTableSql(t));
+    await db.execute(createTableSql(t));
     return { kind: 'table', name: t.name, action: 'created', detail: `dedup on ${t.dedupKeys.join(', ') || 'none'}` };
   }
   const columns = await db.query<ColumnRow>(`SELECT "column", type, upsertKey FROM table_columns('${t.name}')`);
@@ -33,7 +33,7 @@ export async function applyTable(db: QuestDb, t: TableDecl): Promise<ApplyAction
   for (const c of t.columns) {
     const actual = byName.get(c.name);
     if (actual === undefined) {
-      await db.exec(`ALTER TABLE ${t.name} ADD COLUMN ${c.name} ${c.type}`);
+      await db.execute(`ALTER TABLE ${t.name} ADD COLUMN ${c.name} ${c.type}`);
       altered.push(`added column ${c.name} ${c.type}`);
     } else if (actual.type !== c.type) {
       drift.push(`column ${c.name} is ${actual.type} (declared ${c.type})`);
@@ -42,7 +42,7 @@ export async function applyTable(db: QuestDb, t: TableDecl): Promise<ApplyAction
   const keys = columns.filter((c) => c.upsertKey).map((c) => c.column).sort();
   const declared = [...t.dedupKeys].sort();
   if (keys.length === 0 && declared.length > 0) {
-    await db.exec(`ALTER TABLE ${t.name} DEDUP ENABLE UPSERT KEYS(${t.dedupKeys.join(', ')})`);
+    await db.execute(`ALTER TABLE ${t.name} DEDUP ENABLE UPSERT KEYS(${t.dedupKeys.join(', ')})`);
     altered.push(`enabled dedup on ${t.dedupKeys.join(', ')}`);
   } else if (keys.join(',') !== declared.join(',')) {
     drift.push(`dedup keys ${keys.join(', ') || 'none'} (declared ${t.dedupKeys.join(', ')})`);
