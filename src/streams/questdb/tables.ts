@@ -26,6 +26,9 @@ export async function applyTable(db: QuestDb, t: TableDecl): Promise<ApplyAction
     await db.execute(createTableSql(t));
     return { kind: 'table', name: t.name, action: 'created', detail: `dedup on ${t.dedupKeys.join(', ') || 'none'}` };
   }
+  // A WAL table applies ALTERs asynchronously and table_columns() shows the applied state, so a
+  // column added a moment ago could look missing and be added twice. Wait for the WAL first.
+  if (!(await db.waitForWal(t.name))) throw new Error(`QuestDB has not applied pending changes to ${t.name} within 60 s`);
   const columns = await db.query<ColumnRow>(`SELECT "column", type, upsertKey FROM table_columns('${t.name}')`);
   const byName = new Map(columns.map((c) => [c.column, c]));
   const altered: string[] = [];
@@ -47,6 +50,7 @@ export async function applyTable(db: QuestDb, t: TableDecl): Promise<ApplyAction
   } else if (keys.join(',') !== declared.join(',')) {
     drift.push(`dedup keys ${keys.join(', ') || 'none'} (declared ${t.dedupKeys.join(', ')})`);
   }
+  if (altered.length > 0) await db.waitForWal(t.name);
   if (drift.length > 0) return { kind: 'table', name: t.name, action: 'drift', detail: [...altered, ...drift].join('; ') };
   if (altered.length > 0) return { kind: 'table', name: t.name, action: 'altered', detail: altered.join('; ') };
   return { kind: 'table', name: t.name, action: 'exists' };
