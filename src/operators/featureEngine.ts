@@ -26,6 +26,35 @@ function barField(b: Readonly<OhlcvBar>, field: number): number {
   }
 }
 
+type LaneStep = (indicators: Indicator[], bar: Readonly<OhlcvBar>, row: Float64Array, last: Float64Array, base: number) => void;
+const laneSteps = new Map<string, LaneStep>();
+
+/**
+ * The per-bar step of a lane, generated once per lane layout: update every indicator, then copy the
+ * lane's columns into the row at constant offsets. Generated so that each indicator gets its own
+ * call site: a loop calling `indicators[i].update(bar)` on a dozen classes is megamorphic in V8,
+ * about 15–20 ns per call lost to the lookup (measured: 12 RSIs 239 ns/bar, 11 mixed classes of
+ * similar cost 475 ns/bar); one monomorphic site per indicator inlines instead. Offsets are
+ * relative to the lane's first column (a lane's columns are contiguous), so every lane with the same
+ * indicators shares one step, in every engine: its call site stays monomorphic too. The source holds
+ * only numbers and fixed identifiers.
+ */
+function laneStep(indicators: Indicator[], cols: readonly { indicator: number; output: number; offset: number }[], base: number): LaneStep {
+  const lines = [
+    ...indicators.map((_, i) => `const i${i} = indicators[${i}];`),
+    ...indicators.map((_, i) => `i${i}.update(bar);`),
+    'last[0] = bar.open; last[1] = bar.high; last[2] = bar.low; last[3] = bar.close; last[4] = bar.volume; last[5] = bar.bars;',
+    ...cols.map((c) => `row[base + ${c.offset - base}] = ${c.indicator < 0 ? `last[${c.output}]` : `i${c.indicator}.out[${c.output}]`};`),
+  ];
+  const source = lines.join('\n');
+  let step = laneSteps.get(source);
+  if (step === undefined) {
+    step = new Function('indicators', 'bar', 'row', 'last', 'base', source) as LaneStep;
+    laneSteps.set(source, step);
+  }
+  return step;
+}
+
 /** The parameters that make two feature specs the same indicator (name and output aside). */
 function indicatorKey(spec: FeatureSpec): string {
   const { name: _name, timeframes: _tfs, ...rest } = spec as FeatureSpec & { output?: string };
@@ -46,6 +75,9 @@ class Lane implements Stateful {
   private readonly colIndicator: Int32Array;
   private readonly colOutput: Int32Array;
   private readonly colOffset: Int32Array;
+  private readonly step: LaneStep;
+  /** Offset of the lane's first column in the row. */
+  private readonly base: number;
   private readonly forming: { offset: number; field: number }[] = [];
   private readonly last = new Float64Array(6);
   private readonly view: OhlcvBar = { ts: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, bars: 1 };
@@ -78,6 +110,8 @@ class Lane implements Stateful {
     this.colIndicator = Int32Array.from(cols, (c) => c.indicator);
     this.colOutput = Int32Array.from(cols, (c) => c.output);
     this.colOffset = Int32Array.from(cols, (c) => c.offset);
+    this.base = cols.length > 0 ? Math.min(...cols.map((c) => c.offset)) : 0;
+    this.step = laneStep(this.indicators, cols, this.base);
     this.last.fill(Number.NaN);
   }
 
@@ -105,15 +139,8 @@ class Lane implements Stateful {
   }
 
   private onBar(bar: Readonly<OhlcvBar>): void {
-    for (let i = 0; i < this.indicators.length; i++) this.indicators[i]!.update(bar);
-    const last = this.last;
-    last[0] = bar.open;
-    last[1] = bar.high;
-    last[2] = bar.low;
-    last[3] = bar.close;
-    last[4] = bar.volume;
-    last[5] = bar.bars;
-    this.write();
+    this.step(this.indicators, bar, this.row, this.last, this.base);
+    if (this.forming.length > 0) this.writeForming();
   }
 
   /** Copies the lane's latest values into the row (also after a restore). */

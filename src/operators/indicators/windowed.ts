@@ -32,26 +32,18 @@ export class LogReturn extends Indicator {
 }
 
 /**
- * A feature that is a function of the rolling sum of one per-bar term over N bars: the window, its
+ * A feature computed from the rolling sum of one per-bar term over N bars: the window, its
  * snapshot and the "ready once N bars are in" rule, shared by Parkinson, Garman-Klass and the
- * volume ratio.
+ * volume ratio. Each subclass writes its own `update` (rather than the base calling abstract
+ * `term`/`fromSum` hooks) so that the hot path has no polymorphic calls: measured, the hooks cost
+ * about 5% of the default feature set's time.
  */
 abstract class WindowSumIndicator extends Indicator {
-  private readonly window: RollingSum;
+  protected readonly window: RollingSum;
 
   constructor(readonly period: number) {
     super(['value']);
     this.window = new RollingSum(period);
-  }
-
-  /** The bar's term of the sum. */
-  protected abstract term(bar: Readonly<OhlcvBar>): number;
-  /** The feature from the window's sum (the window is full). */
-  protected abstract fromSum(sum: number, bar: Readonly<OhlcvBar>): number;
-
-  update(bar: Readonly<OhlcvBar>): void {
-    this.window.push(this.term(bar));
-    this.out[0] = this.window.full ? this.fromSum(this.window.sum, bar) : Number.NaN;
   }
 
   protected saveState(w: StateWriter): void {
@@ -65,37 +57,29 @@ abstract class WindowSumIndicator extends Indicator {
 
 /** Parkinson volatility over N bars: sqrt(Σ ln(H/L)² / (4 N ln 2)). */
 export class Parkinson extends WindowSumIndicator {
-  protected term(bar: Readonly<OhlcvBar>): number {
+  update(bar: Readonly<OhlcvBar>): void {
     const hl = Math.log(bar.high / bar.low);
-    return hl * hl;
-  }
-
-  protected fromSum(sum: number): number {
-    return Math.sqrt(sum / (4 * this.period * LN2));
+    this.window.push(hl * hl);
+    this.out[0] = this.window.full ? Math.sqrt(this.window.sum / (4 * this.period * LN2)) : Number.NaN;
   }
 }
 
 /** Garman-Klass volatility over N bars: sqrt((1/N) Σ [½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²]). */
 export class GarmanKlass extends WindowSumIndicator {
-  protected term(bar: Readonly<OhlcvBar>): number {
+  update(bar: Readonly<OhlcvBar>): void {
     const hl = Math.log(bar.high / bar.low);
     const co = Math.log(bar.close / bar.open);
-    return 0.5 * (hl * hl) - (2 * LN2 - 1) * (co * co);
-  }
-
-  protected fromSum(sum: number): number {
-    return Math.sqrt(sum / this.period);
+    this.window.push(0.5 * (hl * hl) - (2 * LN2 - 1) * (co * co));
+    this.out[0] = this.window.full ? Math.sqrt(this.window.sum / this.period) : Number.NaN;
   }
 }
 
 /** This bar's volume over the mean volume of the last N bars (this one included); missing when that mean is 0. */
 export class VolumeRatio extends WindowSumIndicator {
-  protected term(bar: Readonly<OhlcvBar>): number {
-    return bar.volume;
-  }
-
-  protected fromSum(sum: number, bar: Readonly<OhlcvBar>): number {
-    return sum !== 0 ? bar.volume / (sum / this.period) : Number.NaN;
+  update(bar: Readonly<OhlcvBar>): void {
+    this.window.push(bar.volume);
+    const sum = this.window.full ? this.window.sum : 0;
+    this.out[0] = sum !== 0 ? bar.volume / (sum / this.period) : Number.NaN;
   }
 }
 
