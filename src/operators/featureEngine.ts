@@ -1,7 +1,7 @@
 import type { Bar } from '../bars/bar.js';
 import type { BarField, FeatureSet, FeatureSpec } from './featureSet.js';
 import { createIndicator } from './indicators/registry.js';
-import type { Indicator } from './indicators/indicator.js';
+import type { BarLogs, Indicator } from './indicators/indicator.js';
 import type { OhlcvBar } from './ohlcv.js';
 import { Resampler } from './resampler.js';
 import { StateReader, StateWriter, type Stateful } from './state.js';
@@ -26,7 +26,15 @@ function barField(b: Readonly<OhlcvBar>, field: number): number {
   }
 }
 
-type LaneStep = (indicators: Indicator[], bar: Readonly<OhlcvBar>, row: Float64Array, last: Float64Array, base: number) => void;
+type LaneStep = (indicators: Indicator[], bar: Readonly<OhlcvBar>, row: Float64Array, last: Float64Array, base: number, logs: BarLogs) => void;
+
+/** Which shared logarithms (BarLogs) an indicator kind reads. */
+const LOGS_USED: Partial<Record<FeatureSpec['kind'], ('lnHL' | 'lnCO' | 'ret')[]>> = {
+  log_return: ['ret'],
+  return_moments: ['ret'],
+  parkinson: ['lnHL'],
+  garman_klass: ['lnHL', 'lnCO'],
+};
 const laneSteps = new Map<string, LaneStep>();
 
 /**
@@ -39,17 +47,22 @@ const laneSteps = new Map<string, LaneStep>();
  * indicators shares one step, in every engine: its call site stays monomorphic too. The source holds
  * only numbers and fixed identifiers.
  */
-function laneStep(indicators: Indicator[], cols: readonly { indicator: number; output: number; offset: number }[], base: number): LaneStep {
+function laneStep(indicators: Indicator[], kinds: FeatureSpec['kind'][], cols: readonly { indicator: number; output: number; offset: number }[], base: number): LaneStep {
+  const used = new Set(kinds.flatMap((k) => LOGS_USED[k] ?? []));
   const lines = [
     ...indicators.map((_, i) => `const i${i} = indicators[${i}];`),
-    ...indicators.map((_, i) => `i${i}.update(bar);`),
-    'last[0] = bar.open; last[1] = bar.high; last[2] = bar.low; last[3] = bar.close; last[4] = bar.volume; last[5] = bar.bars;',
+    // The same expressions the indicators use on their own, so the values are the same bits.
+    used.has('lnHL') ? 'logs.lnHL = Math.log(bar.high / bar.low);' : '',
+    used.has('lnCO') ? 'logs.lnCO = Math.log(bar.close / bar.open);' : '',
+    used.has('ret') ? 'logs.ret = last[6] > 0 && bar.close > 0 ? Math.log(bar.close / last[6]) : NaN;' : '',
+    ...indicators.map((_, i) => `i${i}.update(bar${LOGS_USED[kinds[i]!] ? ', logs' : ''});`),
+    'last[0] = bar.open; last[1] = bar.high; last[2] = bar.low; last[3] = bar.close; last[4] = bar.volume; last[5] = bar.bars; last[6] = bar.close;',
     ...cols.map((c) => `row[base + ${c.offset - base}] = ${c.indicator < 0 ? `last[${c.output}]` : `i${c.indicator}.out[${c.output}]`};`),
   ];
   const source = lines.join('\n');
   let step = laneSteps.get(source);
   if (step === undefined) {
-    step = new Function('indicators', 'bar', 'row', 'last', 'base', source) as LaneStep;
+    step = new Function('indicators', 'bar', 'row', 'last', 'base', 'logs', source) as LaneStep;
     laneSteps.set(source, step);
   }
   return step;
@@ -71,6 +84,8 @@ function indicatorKey(spec: FeatureSpec): string {
 class Lane implements Stateful {
   readonly resampler: Resampler | null;
   private readonly indicators: Indicator[] = [];
+  private readonly kinds: FeatureSpec['kind'][] = [];
+  private readonly logs: BarLogs = { lnHL: Number.NaN, lnCO: Number.NaN, ret: Number.NaN };
   /** Per column: -1 for a bar field (then `field` holds its index), else the indicator index. */
   private readonly colIndicator: Int32Array;
   private readonly colOutput: Int32Array;
@@ -79,7 +94,8 @@ class Lane implements Stateful {
   /** Offset of the lane's first column in the row. */
   private readonly base: number;
   private readonly forming: { offset: number; field: number }[] = [];
-  private readonly last = new Float64Array(6);
+  /** The latest complete bar's open … bars, then the previous close for the shared log return. */
+  private readonly last = new Float64Array(7);
   private readonly view: OhlcvBar = { ts: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, bars: 1 };
 
   constructor(
@@ -100,6 +116,7 @@ class Lane implements Stateful {
         let index = keys.get(key);
         if (index === undefined) {
           index = this.indicators.push(createIndicator(c.source.spec)) - 1;
+          this.kinds.push(c.source.spec.kind);
           keys.set(key, index);
         }
         const spec = c.source.spec as FeatureSpec & { output?: string };
@@ -111,7 +128,7 @@ class Lane implements Stateful {
     this.colOutput = Int32Array.from(cols, (c) => c.output);
     this.colOffset = Int32Array.from(cols, (c) => c.offset);
     this.base = cols.length > 0 ? Math.min(...cols.map((c) => c.offset)) : 0;
-    this.step = laneStep(this.indicators, cols, this.base);
+    this.step = laneStep(this.indicators, this.kinds, cols, this.base);
     this.last.fill(Number.NaN);
   }
 
@@ -139,7 +156,7 @@ class Lane implements Stateful {
   }
 
   private onBar(bar: Readonly<OhlcvBar>): void {
-    this.step(this.indicators, bar, this.row, this.last, this.base);
+    this.step(this.indicators, bar, this.row, this.last, this.base, this.logs);
     if (this.forming.length > 0) this.writeForming();
   }
 

@@ -2,6 +2,20 @@ import type { OhlcvBar } from '../ohlcv.js';
 import type { StateReader, StateWriter, Stateful } from '../state.js';
 
 /**
+ * Logarithms several features take from the same bar, computed once per bar by the feature engine's
+ * lane (Math.log costs ~20 ns: sharing them saves about 6% of the default set's time). Indicators
+ * used on their own compute them themselves, with the same expressions, so values are identical.
+ */
+export interface BarLogs {
+  /** ln(high / low) */
+  lnHL: number;
+  /** ln(close / open) */
+  lnCO: number;
+  /** ln(close / previous close) of the timeframe's series; NaN for its first bar or a non-positive price. */
+  ret: number;
+}
+
+/**
  * An incremental indicator over the complete bars of one timeframe: `update` takes the next bar in
  * O(1) (no allocation) and leaves the outputs in `out`, NaN while warming up ("not ready": a missing
  * value, never a made-up number). Feature columns read `out[k]` by the output's index.
@@ -13,7 +27,8 @@ export abstract class Indicator implements Stateful {
     this.out = new Float64Array(outputs.length).fill(Number.NaN);
   }
 
-  abstract update(bar: Readonly<OhlcvBar>): void;
+  /** Takes the next bar; `logs`, when given, are that bar's shared logarithms (BarLogs). */
+  abstract update(bar: Readonly<OhlcvBar>, logs?: BarLogs): void;
 
   /** The index of a named output, or an error naming the ones there are. */
   output(name: string): number {

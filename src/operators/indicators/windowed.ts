@@ -1,6 +1,6 @@
 import type { OhlcvBar } from '../ohlcv.js';
 import type { StateReader, StateWriter } from '../state.js';
-import { Indicator, RingWindow, RollingSum } from './indicator.js';
+import { type BarLogs, Indicator, RingWindow, RollingSum } from './indicator.js';
 
 // Windowed features keep O(1) rolling sums that cannot drift far and give exactly 0 for a window of
 // zeros (RollingSum); return moments take central moments in two passes over their window, because
@@ -17,8 +17,8 @@ export class LogReturn extends Indicator {
     super(['value']);
   }
 
-  update(bar: Readonly<OhlcvBar>): void {
-    this.out[0] = this.prevClose > 0 && bar.close > 0 ? Math.log(bar.close / this.prevClose) : Number.NaN;
+  update(bar: Readonly<OhlcvBar>, logs?: BarLogs): void {
+    this.out[0] = logs !== undefined ? logs.ret : this.prevClose > 0 && bar.close > 0 ? Math.log(bar.close / this.prevClose) : Number.NaN;
     this.prevClose = bar.close;
   }
 
@@ -57,8 +57,8 @@ abstract class WindowSumIndicator extends Indicator {
 
 /** Parkinson volatility over N bars: sqrt(Σ ln(H/L)² / (4 N ln 2)). */
 export class Parkinson extends WindowSumIndicator {
-  update(bar: Readonly<OhlcvBar>): void {
-    const hl = Math.log(bar.high / bar.low);
+  update(bar: Readonly<OhlcvBar>, logs?: BarLogs): void {
+    const hl = logs !== undefined ? logs.lnHL : Math.log(bar.high / bar.low);
     this.window.push(hl * hl);
     this.out[0] = this.window.full ? Math.sqrt(this.window.sum / (4 * this.period * LN2)) : Number.NaN;
   }
@@ -66,9 +66,9 @@ export class Parkinson extends WindowSumIndicator {
 
 /** Garman-Klass volatility over N bars: sqrt((1/N) Σ [½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²]). */
 export class GarmanKlass extends WindowSumIndicator {
-  update(bar: Readonly<OhlcvBar>): void {
-    const hl = Math.log(bar.high / bar.low);
-    const co = Math.log(bar.close / bar.open);
+  update(bar: Readonly<OhlcvBar>, logs?: BarLogs): void {
+    const hl = logs !== undefined ? logs.lnHL : Math.log(bar.high / bar.low);
+    const co = logs !== undefined ? logs.lnCO : Math.log(bar.close / bar.open);
     this.window.push(0.5 * (hl * hl) - (2 * LN2 - 1) * (co * co));
     this.out[0] = this.window.full ? Math.sqrt(this.window.sum / this.period) : Number.NaN;
   }
@@ -133,8 +133,8 @@ export class ReturnMoments extends Indicator {
     this.window = new RingWindow(period);
   }
 
-  update(bar: Readonly<OhlcvBar>): void {
-    this.ret.update(bar);
+  update(bar: Readonly<OhlcvBar>, logs?: BarLogs): void {
+    this.ret.update(bar, logs);
     const r = this.ret.out[0]!;
     if (Number.isNaN(r)) return; // the first bar has no return yet
     this.window.push(r);
