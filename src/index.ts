@@ -73,7 +73,7 @@ export {
 export { Indicator, RingWindow, RollingSum } from './operators/indicators/indicator.js';
 export { createIndicator } from './operators/indicators/registry.js';
 export { type OhlcvBar, copyOhlcv, emptyOhlcv } from './operators/ohlcv.js';
-export { Resampler } from './operators/resampler.js';
+export { OutOfOrderBarError, Resampler } from './operators/resampler.js';
 export {
   type BarEvent,
   type FeatureRow,

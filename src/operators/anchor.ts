@@ -71,14 +71,21 @@ export class BucketClock {
     if (this.anchor.kind !== 'session') return;
     const { zone, minuteOfDay } = this.anchor;
     const anchorMs = minuteOfDay * 60_000;
-    // The latest local date whose session time is not after ts's local time.
-    const localStart = Math.floor((zone.toLocal(ts) - anchorMs) / DAY_MS) * DAY_MS + anchorMs;
+    // The local date whose session time is the latest not after ts's local time; then step a day
+    // either way until the session holds ts. The steps matter when the session time is itself in
+    // a DST overlap or gap: ts's local time alone can point at the wrong day there.
+    let localStart = Math.floor((zone.toLocal(ts) - anchorMs) / DAY_MS) * DAY_MS + anchorMs;
     this.spanStart = sessionInstant(zone, localStart);
     this.spanEnd = sessionInstant(zone, localStart + DAY_MS);
-    if (this.spanStart > ts) {
-      // Only when the session time itself fell in a DST overlap and ts is in its first pass.
+    while (ts < this.spanStart) {
+      localStart -= DAY_MS;
       this.spanEnd = this.spanStart;
-      this.spanStart = sessionInstant(zone, localStart - DAY_MS);
+      this.spanStart = sessionInstant(zone, localStart);
+    }
+    while (ts >= this.spanEnd) {
+      localStart += DAY_MS;
+      this.spanStart = this.spanEnd;
+      this.spanEnd = sessionInstant(zone, localStart + DAY_MS);
     }
   }
 }

@@ -3,7 +3,7 @@ import type { BarField, FeatureSet, FeatureSpec } from './featureSet.js';
 import { createIndicator } from './indicators/registry.js';
 import type { BarLogs, Indicator } from './indicators/indicator.js';
 import type { OhlcvBar } from './ohlcv.js';
-import { Resampler } from './resampler.js';
+import { OutOfOrderBarError, Resampler } from './resampler.js';
 import { StateReader, StateWriter, type Stateful } from './state.js';
 import { timeframeMs } from './timeframe.js';
 
@@ -197,31 +197,39 @@ class Lane implements Stateful {
 export class FeatureEngine implements Stateful {
   readonly row: Float64Array;
   private readonly lanes: Lane[];
-  /** Open time of the last bar taken (NaN before the first). */
-  lastTs = Number.NaN;
+  /** Open time of the last bar taken (−∞ before the first). */
+  lastTs = Number.NEGATIVE_INFINITY;
+  /** Every bar before this time has been seen (the latest watermark). */
+  private sealedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(readonly featureSet: FeatureSet) {
     this.row = new Float64Array(featureSet.columns.length).fill(Number.NaN);
     this.lanes = featureSet.timeframes.map((tf) => new Lane(tf, featureSet, this.row));
   }
 
+  /** Takes the next 1-minute bar of the symbol; refuses one out of order (OutOfOrderBarError). */
   update(bar: Bar): void {
+    if (!(bar.ts > this.lastTs)) throw new OutOfOrderBarError(bar.ts, this.lastTs, 'is not after the previous bar at');
+    if (bar.ts < this.sealedUntil) throw new OutOfOrderBarError(bar.ts, this.sealedUntil, 'arrives after a watermark at');
     for (let i = 0; i < this.lanes.length; i++) this.lanes[i]!.update(bar);
     this.lastTs = bar.ts;
   }
 
   /** Event time: every 1-minute bar opening before `ts` has arrived; closes quiet buckets. */
   watermark(ts: number): void {
+    if (ts > this.sealedUntil) this.sealedUntil = ts;
     for (const lane of this.lanes) lane.watermark(ts);
   }
 
   save(w: StateWriter): void {
     w.push(this.lastTs);
+    w.push(this.sealedUntil);
     for (const lane of this.lanes) lane.save(w);
   }
 
   load(r: StateReader): void {
     this.lastTs = r.next();
+    this.sealedUntil = r.next();
     for (const lane of this.lanes) lane.load(r);
     this.row.fill(Number.NaN);
     for (const lane of this.lanes) lane.write();

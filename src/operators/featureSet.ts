@@ -8,6 +8,8 @@ import { type Anchor, anchorText, parseAnchor } from './anchor.js';
 import { LADDER, timeframeMinutes } from './timeframe.js';
 
 const period = z.number().int().min(1).max(10_000);
+/** Periods TA-Lib refuses below 2 (TA_BAD_PARAM): refused here too rather than giving made-up values. */
+const period2 = period.min(2);
 /** Seeding of recursive averages: `sma` is TA-Lib's (default); `first` starts from the first value. */
 const seed = z.enum(['sma', 'first']).default('sma');
 
@@ -23,14 +25,14 @@ export const FeatureSpecSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('log_return') }).strict(),
   z.object({ ...base, kind: z.literal('sma'), period }).strict(),
   z.object({ ...base, kind: z.literal('ema'), period, seed }).strict(),
-  z.object({ ...base, kind: z.literal('rsi'), period, seed }).strict(),
+  z.object({ ...base, kind: z.literal('rsi'), period: period2, seed }).strict(),
   z.object({ ...base, kind: z.literal('atr'), period, seed }).strict(),
-  z.object({ ...base, kind: z.literal('adx'), period }).strict(),
+  z.object({ ...base, kind: z.literal('adx'), period: period2 }).strict(),
   z.object({
     ...base,
     kind: z.literal('macd'),
-    fast: period.default(12),
-    slow: period.default(26),
+    fast: period2.default(12),
+    slow: period2.default(26),
     signal: period.default(9),
     seed,
     output: z.enum(['macd', 'signal', 'hist']).default('hist'),
@@ -46,7 +48,7 @@ export const FeatureSpecSchema = z.discriminatedUnion('kind', [
   z.object({
     ...base,
     kind: z.literal('bbands'),
-    period: period.default(20),
+    period: period2.default(20),
     devs: z.number().positive().default(2),
     output: z.enum(['width', 'upper', 'middle', 'lower']).default('width'),
   }).strict(),
@@ -87,6 +89,17 @@ export const FeatureSetSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['anchor'], message: (err as Error).message });
     }
+    fs.features.forEach((f, i) => {
+      for (const tf of f.timeframes ?? []) {
+        if (!fs.timeframes.includes(tf)) ctx.addIssue({ code: 'custom', path: ['features', i, 'timeframes'], message: `${tf} is not one of the set's timeframes` });
+      }
+    });
+    fs.forming.forEach((f, i) => {
+      for (const tf of f.timeframes) {
+        if (!fs.timeframes.includes(tf)) ctx.addIssue({ code: 'custom', path: ['forming', i, 'timeframes'], message: `${tf} is not one of the set's timeframes` });
+        else if (timeframeMinutes(tf) === 1) ctx.addIssue({ code: 'custom', path: ['forming', i, 'timeframes'], message: 'a 1-minute bar has no forming view' });
+      }
+    });
   });
 export type FeatureSetFile = z.infer<typeof FeatureSetSchema>;
 

@@ -3,8 +3,20 @@ import { type Anchor, BucketClock } from './anchor.js';
 import { type OhlcvBar, copyOhlcv, emptyOhlcv } from './ohlcv.js';
 import type { StateReader, StateWriter, Stateful } from './state.js';
 
-/** Anything a resampler can take: a 1-minute bar or a bar of a lower timeframe. */
+/** A 1-minute bar as the resampler reads it. */
 export type BarLike = Pick<OhlcvBar, 'ts' | 'open' | 'high' | 'low' | 'close' | 'volume'>;
+
+/**
+ * A bar that is not strictly later than the last one, or that arrives after a watermark said all
+ * bars before it had arrived. Operators refuse it rather than fold it into the wrong bucket: the
+ * sources in front of them (file readers, the live consumer) route such bars to rejects first.
+ */
+export class OutOfOrderBarError extends Error {
+  constructor(ts: number, after: number, what: string) {
+    super(`bar at ${new Date(ts).toISOString()} ${what} ${new Date(after).toISOString()}; operators need each symbol's bars in strictly increasing time`);
+    this.name = 'OutOfOrderBarError';
+  }
+}
 
 /**
  * Builds the bars of one timeframe from 1-minute bars, causally and incrementally.
@@ -21,6 +33,9 @@ export class Resampler implements Stateful {
   private bucketEnd = Number.NaN;
   private active = false;
   private readonly done = emptyOhlcv();
+  /** Open time of the last bar taken, and the time before which every bar has been seen (watermarks). */
+  private lastTs = Number.NEGATIVE_INFINITY;
+  private sealedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly tfMs: number,
@@ -31,6 +46,9 @@ export class Resampler implements Stateful {
   }
 
   update(bar: BarLike): void {
+    if (!(bar.ts > this.lastTs)) throw new OutOfOrderBarError(bar.ts, this.lastTs, 'is not after the previous bar at');
+    if (bar.ts < this.sealedUntil) throw new OutOfOrderBarError(bar.ts, this.sealedUntil, 'arrives after a watermark at');
+    this.lastTs = bar.ts;
     if (this.active && bar.ts >= this.bucketEnd) this.complete();
     const b = this.bucket;
     if (!this.active) {
@@ -54,9 +72,13 @@ export class Resampler implements Stateful {
     if (bar.ts + MINUTE_MS >= this.bucketEnd) this.complete();
   }
 
-  /** Event time: every 1-minute bar that opens before `ts` has arrived. */
+  /**
+   * Event time: every 1-minute bar that opens before `ts` has arrived. A bucket whose final minute
+   * opens before `ts` is then complete (for whole-minute watermarks: `ts` at or after its end).
+   */
   watermark(ts: number): void {
-    if (this.active && ts >= this.bucketEnd) this.complete();
+    if (ts > this.sealedUntil) this.sealedUntil = ts;
+    if (this.active && ts > this.bucketEnd - MINUTE_MS) this.complete();
   }
 
   /** The bucket so far (the `forming` view), or null between buckets. */
@@ -70,6 +92,8 @@ export class Resampler implements Stateful {
   }
 
   save(w: StateWriter): void {
+    w.push(this.lastTs);
+    w.push(this.sealedUntil);
     w.bool(this.active);
     w.push(this.bucketEnd);
     const b = this.bucket;
@@ -83,6 +107,8 @@ export class Resampler implements Stateful {
   }
 
   load(r: StateReader): void {
+    this.lastTs = r.next();
+    this.sealedUntil = r.next();
     this.active = r.bool();
     this.bucketEnd = r.next();
     const b = this.bucket;

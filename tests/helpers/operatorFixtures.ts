@@ -53,6 +53,14 @@ export function goldenInput(symbol: string): Bar[] {
   return readNormalizedCsv(resolve(OPERATOR_FIXTURES, `${symbol}.input.csv`), symbol);
 }
 
+/** `session-America-New_York-01-30` (a file-name form) → `session:America/New_York@01:30`. */
+function decodeSession(name: string): string {
+  const parts = name.split('-');
+  const mm = parts.pop();
+  const hh = parts.pop();
+  return `session:${parts.slice(1).join('/')}@${hh}:${mm}`;
+}
+
 /** Every golden series: symbol, anchor (as written in the file name, decoded) and timeframe. */
 export function goldenSeries(): GoldenSeries[] {
   return readdirSync(OPERATOR_FIXTURES)
@@ -61,7 +69,7 @@ export function goldenSeries(): GoldenSeries[] {
     .map((file) => {
       const parts = file.replace(/\.csv$/, '').split('__');
       const [symbol, anchorName, tf] = parts.length === 2 ? [parts[0]!, 'utc-day', parts[1]!] : (parts as [string, string, string]);
-      const anchor = anchorName.startsWith('session-') ? 'session:America/New_York@18:00' : anchorName;
+      const anchor = anchorName.startsWith('session-') ? decodeSession(anchorName) : anchorName;
       const bars = readGolden(file);
       const header = readFileSync(resolve(OPERATOR_FIXTURES, file), 'utf8').split('\n', 1)[0]!.split(',');
       return { file, symbol, anchor, tf, bars, featureNames: header.slice(8) };

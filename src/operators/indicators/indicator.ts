@@ -60,20 +60,25 @@ export class RingWindow {
   private head = 0;
   size = 0;
   /**
-   * The value the last push moved out of a full window, or NaN. A field rather than a return
-   * value: a double returned from a call V8 does not inline is boxed, one allocation per bar.
+   * The value the last push moved out of a full window (see `hasEvicted`). A field rather than a
+   * return value: a double returned from a call V8 does not inline is boxed, one allocation each.
    */
   evicted = Number.NaN;
+  /** Whether the last push moved a value out (the window was full). */
+  hasEvicted = false;
 
   constructor(readonly capacity: number) {
     this.values = new Float64Array(capacity);
   }
 
-  /** Adds a value; `evicted` is then the one it pushed out of a full window, or NaN. */
+  /** Adds a value; `hasEvicted` and `evicted` then tell what it pushed out of a full window. */
   push(value: number): void {
-    if (this.size === this.capacity) this.evicted = this.values[this.head]!;
-    else {
+    if (this.size === this.capacity) {
+      this.evicted = this.values[this.head]!;
+      this.hasEvicted = true;
+    } else {
       this.evicted = Number.NaN;
+      this.hasEvicted = false;
       this.size++;
     }
     this.values[this.head] = value;
@@ -147,34 +152,54 @@ export class RingWindow {
 }
 
 /**
- * A rolling sum over a fixed window, O(1) per value. A plain running sum drifts (adding and later
- * subtracting a value need not cancel exactly), so this one counts the non-zero values held (a
- * window of zeros sums to exactly 0, which features test for "missing") and re-sums the window
- * exactly once every `capacity` values, which bounds the drift to one window's worth of rounding.
+ * A rolling sum over a fixed window, O(1) per value. A plain running sum drifts: adding a value and
+ * later subtracting it need not cancel, and after a spike (a 10⁶ volume among 10⁻³ ones) the
+ * residue can exceed 1e-9 of what is left. So the total is compensated (Neumaier), the window is
+ * re-summed exactly once every `capacity` values, the non-zero values held are counted (a window of
+ * zeros sums to exactly 0, which features test for "missing"), and non-finite values are counted
+ * apart (the sum is NaN while one is in the window, and they never poison the running total).
  */
 export class RollingSum {
   readonly window: RingWindow;
   private total = 0;
+  private compensation = 0;
   private nonZero = 0;
+  private nonFinite = 0;
   private sinceExact = 0;
 
   constructor(capacity: number) {
     this.window = new RingWindow(capacity);
   }
 
+  private add(x: number): void {
+    const t = this.total + x;
+    // Neumaier: keep the low-order bits that the addition rounded away.
+    if (Math.abs(this.total) >= Math.abs(x)) this.compensation += this.total - t + x;
+    else this.compensation += x - t + this.total;
+    this.total = t;
+  }
+
   push(x: number): void {
-    this.window.push(x);
-    const evicted = this.window.evicted;
+    const w = this.window;
+    w.push(x);
     if (x !== 0) this.nonZero++;
-    if (evicted === evicted) {
-      // not NaN: a value left the window
-      if (evicted !== 0) this.nonZero--;
-      this.total = this.total - evicted;
+    if (Number.isFinite(x)) this.add(x);
+    else this.nonFinite++;
+    if (w.hasEvicted) {
+      const e = w.evicted;
+      if (e !== 0) this.nonZero--;
+      if (Number.isFinite(e)) this.add(-e);
+      else this.nonFinite--;
     }
-    this.total = this.total + x;
-    if (++this.sinceExact >= this.window.capacity) {
+    if (++this.sinceExact >= w.capacity) {
+      // Re-sum the window (compensated too: a spike still inside must not bake its rounding in).
       this.sinceExact = 0;
-      this.total = this.window.sum();
+      this.total = 0;
+      this.compensation = 0;
+      for (let i = 0; i < w.size; i++) {
+        const v = w.at(i);
+        if (Number.isFinite(v)) this.add(v);
+      }
     }
   }
 
@@ -182,21 +207,27 @@ export class RollingSum {
     return this.window.full;
   }
 
+  /** The window's sum: exactly 0 for a window of zeros, NaN while a non-finite value is in it. */
   get sum(): number {
-    return this.nonZero === 0 ? 0 : this.total;
+    if (this.nonFinite > 0) return Number.NaN;
+    return this.nonZero === 0 ? 0 : this.total + this.compensation;
   }
 
   save(w: StateWriter): void {
     this.window.save(w);
     w.push(this.total);
+    w.push(this.compensation);
     w.push(this.nonZero);
+    w.push(this.nonFinite);
     w.push(this.sinceExact);
   }
 
   load(r: StateReader): void {
     this.window.load(r);
     this.total = r.next();
+    this.compensation = r.next();
     this.nonZero = r.next();
+    this.nonFinite = r.next();
     this.sinceExact = r.next();
   }
 }

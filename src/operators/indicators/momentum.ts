@@ -209,9 +209,9 @@ export class Stoch extends Indicator {
     lows.push(bar.low);
     // Extremes are values, not sums: keeping them incrementally is exact. A rescan is needed only
     // when the value that left was the extreme (or before the window first fills).
-    if (highs.evicted === this.hh && !(bar.high >= this.hh)) this.hh = highs.max();
+    if (highs.hasEvicted && highs.evicted === this.hh && !(bar.high >= this.hh)) this.hh = highs.max();
     else if (!(bar.high <= this.hh)) this.hh = bar.high;
-    if (lows.evicted === this.ll && !(bar.low <= this.ll)) this.ll = lows.min();
+    if (lows.hasEvicted && lows.evicted === this.ll && !(bar.low <= this.ll)) this.ll = lows.min();
     else if (!(bar.low >= this.ll)) this.ll = bar.low;
     if (!highs.full) return;
     const hh = this.hh;

@@ -126,6 +126,8 @@ export class VwapDistance extends Indicator {
 export class ReturnMoments extends Indicator {
   private readonly ret = new LogReturn();
   private readonly window: RingWindow;
+  /** Missing returns (a first bar, a non-positive price) in the window: no moments while any is. */
+  private missing = 0;
 
   constructor(readonly period: number) {
     super(['mean', 'std', 'skew', 'kurt']);
@@ -136,12 +138,17 @@ export class ReturnMoments extends Indicator {
   update(bar: Readonly<OhlcvBar>, logs?: BarLogs): void {
     this.ret.update(bar, logs);
     const r = this.ret.out[0]!;
-    if (Number.isNaN(r)) return; // the first bar has no return yet
-    this.window.push(r);
+    const window = this.window;
+    window.push(r);
+    if (Number.isNaN(r)) this.missing++;
+    if (window.hasEvicted && Number.isNaN(window.evicted)) this.missing--;
     const out = this.out;
-    if (!this.window.full) return;
+    if (!window.full || this.missing > 0) {
+      out.fill(Number.NaN);
+      return;
+    }
     const n = this.period;
-    const values = this.window.raw; // full: every slot holds a value; the order does not matter
+    const values = window.raw; // full: every slot holds a value; the order does not matter
     let sum = 0;
     for (let i = 0; i < n; i++) sum += values[i]!;
     const mean = sum / n;
@@ -171,10 +178,12 @@ export class ReturnMoments extends Indicator {
   protected saveState(w: StateWriter): void {
     this.ret.save(w);
     this.window.save(w);
+    w.push(this.missing);
   }
 
   protected loadState(r: StateReader): void {
     this.ret.load(r);
     this.window.load(r);
+    this.missing = r.next();
   }
 }

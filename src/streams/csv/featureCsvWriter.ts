@@ -1,5 +1,4 @@
 import { formatTs } from '../../bars/bar.js';
-import { formatNumber } from '../../bars/numbers.js';
 import type { FeatureSet } from '../../operators/featureSet.js';
 import type { FeatureRow } from '../../operators/rx.js';
 import type { FeatureSink } from '../featureSink.js';
@@ -7,8 +6,8 @@ import { TextFile } from '../textFile.js';
 
 /**
  * Feature rows as CSV: `ts,symbol,<columns…>`, ts as ISO `Z` (the 1-minute bar's open time), a
- * missing value as an empty field, numbers in shortest round-trip form (JavaScript's String(x)), so
- * that the file reads back to the same float64 values.
+ * missing value as an empty field, numbers exactly as JavaScript's String(x) prints them (shortest
+ * round-trip form), so that the file reads back to the same float64 values (−0 reads back as 0).
  */
 export class FeatureCsvWriter implements FeatureSink {
   private readonly out: TextFile;
@@ -25,7 +24,7 @@ export class FeatureCsvWriter implements FeatureSink {
     const v = row.values;
     for (let i = 0; i < v.length; i++) {
       const x = v[i]!;
-      line += Number.isNaN(x) ? ',' : `,${formatNumber(x)}`;
+      line += Number.isNaN(x) ? ',' : `,${String(x)}`;
     }
     this.chunk += `${line}\n`;
     this.rows++;

@@ -1,18 +1,43 @@
 import fc from 'fast-check';
 import { concatMap, from, lastValueFrom, mergeMap, timer, toArray } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Bar } from '../../../src/bars/bar.js';
 import { FeatureEngine } from '../../../src/operators/featureEngine.js';
-import { loadFeatureSet } from '../../../src/operators/featureSet.js';
-import { type BarEvent, featureRows } from '../../../src/operators/rx.js';
+import { type FeatureSet, loadFeatureSet, resolveFeatureSet } from '../../../src/operators/featureSet.js';
+import { type BarEvent, featureRows, isWatermark } from '../../../src/operators/rx.js';
 import { goldenInput } from '../../helpers/operatorFixtures.js';
 
-const fs = loadFeatureSet();
 const T0 = Date.UTC(2024, 2, 8, 17, 0); // a Friday, so gaps can cross a weekend and a DST change
 
-/** Random-walk 1-minute bars with gaps (missing minutes, halts, weekends) and zero volumes. */
+/** The default set, and a session-anchored one with forming views and per-feature timeframes. */
+const FEATURE_SETS = [
+  ['default (utc-day)', loadFeatureSet()],
+  [
+    'session-anchored with forming views',
+    resolveFeatureSet({
+      name: 'session',
+      version: 1,
+      anchor: 'session:America/New_York@18:00',
+      timeframes: ['1m', '25m', '45m', '1h'],
+      features: [
+        { name: 'rsi14', kind: 'rsi', period: 14 },
+        { name: 'macdhist', kind: 'macd', output: 'hist', timeframes: ['25m', '1h'] },
+        { name: 'retkurt20', kind: 'return_moments', period: 20, output: 'kurt' },
+        { name: 'vwapdist20', kind: 'vwap', period: 20 },
+        { name: 'ema9first', kind: 'ema', period: 9, seed: 'first' },
+      ],
+      forming: [{ field: 'close', timeframes: ['25m', '1h'] }, { field: 'bars', timeframes: ['45m'] }],
+    }),
+  ],
+] as const;
+
+/**
+ * Random-walk 1-minute bars with gaps (missing minutes, halts, weekends) and zero volumes, with a
+ * watermark now and then (at a time after the bar it follows, as a quiet market would send).
+ */
 function arbSeries(symbol: string, maxLength = 300): fc.Arbitrary<Bar[]> {
   const step = fc.record({
+    watermark: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 90 })),
     gap: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.integer({ min: 2, max: 20 }) }, fc.integer({ min: 21, max: 4000 })),
     ret: fc.double({ min: -0.004, max: 0.004, noNaN: true }),
     up: fc.double({ min: 0, max: 0.003, noNaN: true }),
@@ -22,22 +47,41 @@ function arbSeries(symbol: string, maxLength = 300): fc.Arbitrary<Bar[]> {
   return fc.array(step, { minLength: 1, maxLength }).map((steps) => {
     let ts = T0;
     let close = 100;
-    return steps.map((s) => {
+    const events: BarEvent[] = [];
+    for (const s of steps) {
       ts += s.gap * 60_000;
       const open = close;
       close = open * Math.exp(s.ret);
-      return { symbol, ts, open, close, high: Math.max(open, close) * (1 + s.up), low: Math.min(open, close) * (1 - s.down), volume: s.volume };
-    });
+      events.push({ symbol, ts, open, close, high: Math.max(open, close) * (1 + s.up), low: Math.min(open, close) * (1 - s.down), volume: s.volume });
+      // A watermark some minutes later (capped below at the next bar's open): it may close buckets.
+      if (s.watermark > 0) events.push({ kind: 'watermark', symbol, ts: ts + s.watermark * 60_000 });
+    }
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const next = events.slice(i + 1).find((x) => !isWatermark(x));
+      if (isWatermark(e) && next !== undefined && e.ts > next.ts) e.ts = next.ts;
+    }
+    return events as Bar[];
   });
 }
 
-/** Every row of a series, each copied out of the engine's buffer. */
-function rowsOf(bars: Bar[], engine = new FeatureEngine(fs)): Float64Array[] {
-  return bars.map((b) => {
-    engine.update(b);
-    return engine.row.slice();
-  });
+let fs: FeatureSet = FEATURE_SETS[0][1];
+
+/** Every row of a series (a row per bar; watermarks update the engine only), copied out of the engine's buffer. */
+function rowsOf(events: Bar[], engine = new FeatureEngine(fs)): Float64Array[] {
+  const rows: Float64Array[] = [];
+  for (const e of events as BarEvent[]) {
+    if (isWatermark(e)) engine.watermark(e.ts);
+    else {
+      engine.update(e);
+      rows.push(engine.row.slice());
+    }
+  }
+  return rows;
 }
+
+/** How many bars (rows) the first k events hold. */
+const barsIn = (events: Bar[], k: number) => (events.slice(0, k) as BarEvent[]).filter((e) => !isWatermark(e)).length;
 
 /** Bit-for-bit equality of two lists of rows (NaN == NaN, -0 != 0). */
 function expectSameRows(actual: Float64Array[], expected: Float64Array[]): void {
@@ -52,12 +96,16 @@ function expectSameRows(actual: Float64Array[], expected: Float64Array[]): void 
 
 const real = goldenInput('ES').slice(0, 2500);
 
-describe('causality and exact state (fast-check, generated and real series)', () => {
+describe.each(FEATURE_SETS)('causality and exact state, %s feature set (fast-check, generated and real series)', (_name, featureSet) => {
+  beforeAll(() => {
+    fs = featureSet;
+  });
+
   it('(a) rows of a prefix equal the same rows of the whole series: no lookahead', () => {
     fc.assert(
       fc.property(arbSeries('X'), fc.nat(), (bars, cut) => {
         const k = cut % (bars.length + 1);
-        expectSameRows(rowsOf(bars.slice(0, k)), rowsOf(bars).slice(0, k));
+        expectSameRows(rowsOf(bars.slice(0, k)), rowsOf(bars).slice(0, barsIn(bars, k)));
       }),
       { numRuns: 60 },
     );
@@ -69,13 +117,19 @@ describe('causality and exact state (fast-check, generated and real series)', ()
     fc.assert(
       fc.property(arbSeries('X'), arbSeries('X'), fc.nat(), (bars, other, cut) => {
         const t = cut % bars.length;
-        // Replace everything after bar t with another series, shifted to start after it.
-        const shift = bars[t]!.ts - other[0]!.ts + 60_000;
+        // Replace everything after event t with another series, shifted to start after it.
+        const shift = Math.max(...bars.slice(0, t + 1).map((b) => b.ts)) - other[0]!.ts + 60_000;
         const changed = [...bars.slice(0, t + 1), ...other.map((b) => ({ ...b, ts: b.ts + shift }))];
-        expectSameRows(rowsOf(changed).slice(0, t + 1), rowsOf(bars).slice(0, t + 1));
+        const n = barsIn(bars, t + 1);
+        expectSameRows(rowsOf(changed).slice(0, n), rowsOf(bars).slice(0, n));
       }),
       { numRuns: 60 },
     );
+    // Real data: the ES slice, with every bar after the 1,200th replaced by the BTC slice's.
+    const btc = goldenInput('BTCUSDT');
+    const shift = real[1199]!.ts - btc[0]!.ts + 60_000;
+    const changed = [...real.slice(0, 1200), ...btc.slice(0, 800).map((b) => ({ ...b, symbol: 'ES', ts: b.ts + shift }))];
+    expectSameRows(rowsOf(changed).slice(0, 1200), rowsOf(real).slice(0, 1200));
   });
 
   it('(c) feeding the bars in chunks of any size, delivered asynchronously, equals feeding them at once', async () => {
@@ -101,6 +155,17 @@ describe('causality and exact state (fast-check, generated and real series)', ()
       }),
       { numRuns: 25 },
     );
+    const realChunked = await lastValueFrom(
+      from([real.slice(0, 7), real.slice(7, 1000), real.slice(1000)]).pipe(
+        concatMap((chunk) => timer(0).pipe(mergeMap(() => from(chunk as BarEvent[])))),
+        featureRows(fs),
+        toArray(),
+      ),
+    );
+    expectSameRows(
+      realChunked.map((r) => r.values),
+      rowsOf(real),
+    );
   });
 
   it('(d) snapshot at any point, restore into a new engine and continue: the same rows, bit for bit', () => {
@@ -110,8 +175,9 @@ describe('causality and exact state (fast-check, generated and real series)', ()
       rowsOf(bars.slice(0, k), first);
       const restored = new FeatureEngine(fs);
       restored.restore(first.snapshot());
-      if (k > 0) expect(Buffer.from(restored.row.buffer)).toEqual(Buffer.from(whole[k - 1]!.buffer));
-      expectSameRows(rowsOf(bars.slice(k), restored), whole.slice(k));
+      const n = barsIn(bars, k);
+      if (n > 0 && !isWatermark(bars[k - 1] as BarEvent)) expect(Buffer.from(restored.row.buffer)).toEqual(Buffer.from(whole[n - 1]!.buffer));
+      expectSameRows(rowsOf(bars.slice(k), restored), whole.slice(n));
     };
     fc.assert(
       fc.property(arbSeries('X'), fc.nat(), (bars, cut) => check(bars, cut % (bars.length + 1))),
@@ -140,13 +206,19 @@ describe('causality and exact state (fast-check, generated and real series)', ()
       }),
       { numRuns: 25 },
     );
+    // Real data: ES and BTC interleaved minute by minute, as one topic would carry them.
+    const btc = goldenInput('BTCUSDT').slice(0, 1500);
+    const es = real.slice(0, 1500);
+    const merged = [...btc, ...es].sort((x, y) => x.ts - y.ts || (x.symbol < y.symbol ? -1 : 1));
+    const rows = await lastValueFrom(from(merged as BarEvent[]).pipe(featureRows(fs), toArray()));
+    expectSameRows(rows.filter((r) => r.symbol === 'ES').map((r) => r.values), rowsOf(es));
+    expectSameRows(rows.filter((r) => r.symbol === 'BTCUSDT').map((r) => r.values), rowsOf(btc));
   });
 
   it('refuses a snapshot of another feature set', () => {
     const engine = new FeatureEngine(fs);
     rowsOf(real.slice(0, 10), engine);
-    const small = loadFeatureSet();
-    const other = new FeatureEngine({ ...small, schemaHash: 'ffff'.repeat(16) });
+    const other = new FeatureEngine({ ...fs, schemaHash: 'ffff'.repeat(16) });
     expect(() => other.restore(engine.snapshot())).toThrow(/another feature set/);
   });
 });

@@ -45,8 +45,8 @@ describe('FeatureEngine rows for the default feature set against the golden per-
     expect(checked).toBeGreaterThan(400_000);
   });
 
-  it('has 171 columns in a fixed order, named <feature>_<tf>, and a stable schema hash', () => {
-    expect(fs.columns.length).toBe(9 * 19);
+  it('has 180 columns in a fixed order, named <feature>_<tf>, and a stable schema hash', () => {
+    expect(fs.columns.length).toBe(9 * 20);
     expect(fs.columns.slice(0, 7).map((c) => c.name)).toEqual(['open_1m', 'high_1m', 'low_1m', 'close_1m', 'volume_1m', 'ret1_1m', 'rsi14_1m']);
     expect(fs.columns.at(-1)!.name).toBe('retkurt20_1h');
     expect(loadFeatureSet().schemaHash).toBe(fs.schemaHash);
