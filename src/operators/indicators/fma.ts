@@ -12,11 +12,13 @@ const SPLIT = 134_217_729; // 2^27 + 1 (Veltkamp splitting)
 const bits = new Float64Array(1);
 const words = new Uint32Array(bits.buffer); // little-endian: words[0] is the low mantissa word
 
-/** One ulp from s toward the sign of e (s ≠ 0), by stepping its bit pattern. */
-function stepToward(s: number, e: number): number {
-  bits[0] = s;
-  // Moving away from zero adds one to the bit pattern, toward zero subtracts one.
-  if (e > 0 === s > 0) {
+/**
+ * Steps the double in `bits` by one ulp, away from zero or toward it, on its bit pattern. It takes
+ * and returns no doubles, so it allocates nothing when V8 does not inline it (a double argument or
+ * result of a call that is not inlined is boxed).
+ */
+function stepBits(awayFromZero: boolean): void {
+  if (awayFromZero) {
     if (words[0] === 0xffffffff) {
       words[0] = 0;
       words[1] = words[1]! + 1;
@@ -25,7 +27,6 @@ function stepToward(s: number, e: number): number {
     words[0] = 0xffffffff;
     words[1] = words[1]! - 1;
   } else words[0] = words[0]! - 1;
-  return bits[0]!;
 }
 
 // Written as one function with the error-free transforms inlined: it runs several times per bar.
@@ -50,7 +51,11 @@ export function fma(a: number, b: number, c: number): number {
   let v = s;
   if (err !== 0) {
     bits[0] = s;
-    if ((words[0]! & 1) === 0) v = stepToward(s, err);
+    if ((words[0]! & 1) === 0) {
+      // Round to odd: one ulp from s toward the sign of err.
+      stepBits(err > 0 === s > 0);
+      v = bits[0]!;
+    }
   }
   return th + v;
 }

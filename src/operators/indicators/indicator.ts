@@ -172,6 +172,13 @@ export class RollingSum {
     this.window = new RingWindow(capacity);
   }
 
+  /**
+   * The window's sum after the last push: exactly 0 for a window of zeros, NaN while a non-finite
+   * value is in it. A field rather than a getter: a double returned from a call V8 does not inline
+   * is boxed.
+   */
+  sum = 0;
+
   push(x: number): void {
     const w = this.window;
     w.push(x);
@@ -188,25 +195,24 @@ export class RollingSum {
         if (Math.abs(e) > 1e4 * Math.abs(this.total)) resum = true;
       } else this.nonFinite--;
     }
-    if (resum) {
-      this.sinceExact = 0;
-      let exact = 0;
-      for (let i = 0; i < w.size; i++) {
-        const v = w.at(i);
-        if (v - v === 0) exact += v;
-      }
-      this.total = exact;
+    // Kept out of line (no arguments) so that push stays small enough to inline at every site.
+    if (resum) this.resum();
+    this.sum = this.nonFinite > 0 ? Number.NaN : this.nonZero === 0 ? 0 : this.total;
+  }
+
+  private resum(): void {
+    const w = this.window;
+    this.sinceExact = 0;
+    let exact = 0;
+    for (let i = 0; i < w.size; i++) {
+      const v = w.at(i);
+      if (v - v === 0) exact += v;
     }
+    this.total = exact;
   }
 
   get full(): boolean {
     return this.window.full;
-  }
-
-  /** The window's sum: exactly 0 for a window of zeros, NaN while a non-finite value is in it. */
-  get sum(): number {
-    if (this.nonFinite > 0) return Number.NaN;
-    return this.nonZero === 0 ? 0 : this.total;
   }
 
   save(w: StateWriter): void {
@@ -223,5 +229,6 @@ export class RollingSum {
     this.nonZero = r.next();
     this.nonFinite = r.next();
     this.sinceExact = r.next();
+    this.sum = this.nonFinite > 0 ? Number.NaN : this.nonZero === 0 ? 0 : this.total;
   }
 }
