@@ -4,8 +4,7 @@
  * Sections that need Kafka or QuestDB run only when they answer (`npx barflow services up`). The
  * last line printed is one JSON object with the operator figures.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import type { Bar } from '../dist/bars/bar.js';
@@ -19,11 +18,10 @@ import { QuestDb } from '../dist/streams/questdb/questDb.js';
 import { ensureTable, ensureTopic } from '../dist/topology/apply.js';
 import { loadTopology } from '../dist/topology/topology.js';
 import { section } from './harness.js';
+import { benchInput } from './input.js';
 import { operatorBench } from './operators.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const shared = resolve(ROOT, '..', 'shared', 'data', 'BTCUSDT_binanceus_1m_20230301_20230321.csv');
-const FILE = process.env.BENCH_FILE ?? (existsSync(shared) ? shared : resolve(ROOT, 'data', 'samples', 'BTCUSDT_binanceus_1m_20230310_20230313.csv'));
+const FILE = benchInput();
 
 async function readAllBars(): Promise<Bar[]> {
   const bars: Bar[] = [];

@@ -191,8 +191,8 @@ class Lane implements Stateful {
 /**
  * The feature rows of one symbol: feed it the symbol's 1-minute bars (and watermarks) in order;
  * after each bar, `row` holds that bar's feature row (columns as `featureSet.columns`, NaN for
- * missing). The row is one buffer, rewritten in place: copy it to keep it. Nothing is allocated
- * per bar.
+ * missing). The row is one buffer, rewritten in place: copy it to keep it. The engine creates no
+ * objects per bar (V8 may still box a few doubles at calls it does not inline: docs/benchmarks.md).
  */
 export class FeatureEngine implements Stateful {
   readonly row: Float64Array;
