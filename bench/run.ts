@@ -20,6 +20,8 @@ import { loadTopology } from '../dist/topology/topology.js';
 import { section } from './harness.js';
 import { benchInput } from './input.js';
 import { operatorBench } from './operators.js';
+import { benchQuestDbFeatures } from './questdbFeatures.js';
+import { replayBench } from './replay.js';
 
 const FILE = benchInput();
 
@@ -73,7 +75,11 @@ const bars = await readAllBars();
 // 2. The operators: feature rows, latency, state, peers.
 const figures = await operatorBench(bars);
 
-// 3. Writing to the services, when they answer.
+// 3. Replay end to end, to compare with the pure operator throughput above.
+const replayFigures = await replayBench(FILE);
+const fileReplay = Math.max(replayFigures[0]!.perSecond, replayFigures[1]!.perSecond);
+
+// 4. Writing to the services, when they answer.
 const questdb = questDbEndpointFromEnv();
 if (await questDbAnswers(questdb)) {
   const db = new QuestDb(questdb);
@@ -97,6 +103,9 @@ if (await questDbAnswers(questdb)) {
   ]);
   await db.execute(`DROP TABLE ${table}`);
   await db.close();
+  const q = await benchQuestDbFeatures(questdb, 200_000);
+  console.log(`\nQuestDB feature ingestion (${q.columns} DOUBLE columns per row): ${q.rows_per_s} rows/s end to end (WAL applied), ${q.bytes_per_row} bytes per row; encoder alone ${q.encode_rows_per_s} rows/s`);
+  Object.assign(figures, { questdb_feature_rows_per_s: q.rows_per_s, questdb_feature_columns: q.columns });
 } else {
   console.log(`\nQuestDB at ${questdb.httpUrl} does not answer: skipped (npx barflow services up)`);
 }
@@ -126,4 +135,5 @@ if (await kafkaAnswers(brokers)) {
   console.log(`\nKafka at ${brokers.join(',')} does not answer: skipped (npx barflow services up)`);
 }
 
+Object.assign(figures, { replay_arrow_rows_per_s: replayFigures[0]!.perSecond, replay_parquet_rows_per_s: replayFigures[1]!.perSecond, replay_2workers_rows_per_s: replayFigures[3]!.perSecond, replay_vs_operators: Number((figures.bars_per_s / fileReplay).toFixed(2)) });
 console.log(JSON.stringify(figures));

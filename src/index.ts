@@ -90,6 +90,14 @@ export {
 export { StateReader, StateWriter, type Stateful } from './operators/state.js';
 export { LADDER, timeframeMinutes, timeframeMs } from './operators/timeframe.js';
 export { computeFeatures, type OperatorJobResult, openFeatureSink, resampleFile } from './streams/operatorJobs.js';
-export { FeatureArrowWriter } from './streams/arrow/featureArrowWriter.js';
+export { FeatureArrowWriter, featureSchema } from './streams/arrow/featureArrowWriter.js';
 export { FeatureCsvWriter } from './streams/csv/featureCsvWriter.js';
 export type { FeatureSink } from './streams/featureSink.js';
+
+export { ColumnarBarReader, type ColumnarReadOptions, type ColumnarReadSummary } from './streams/sources/columnarBarReader.js';
+export { FEATURES_TABLE, type FeatureWriterOptions, QuestDbFeatureWriter, ensureFeatureTable, readFeatureRows, storedUntil } from './streams/questdb/featureWriter.js';
+export { type DatasetFormat, type ReplayOptions, type ReplayProgress, type ReplaySummary, replay } from './streams/replay/replay.js';
+export { type ReplaySource, expandInputs, planUnits, symbolFromFileName } from './streams/replay/replayPlan.js';
+export type { BackfillResult } from './streams/replay/questDbBackfill.js';
+
+export * from './training/index.js';

@@ -24,12 +24,12 @@ export function tableArg(text: string): string {
   }
 }
 
-function symbolArg(text: string): string {
+export function symbolArg(text: string): string {
   if (!SYMBOL_PATTERN.test(text)) throw new InvalidArgumentError('letters, digits and . _ - / : = ^ only');
   return text;
 }
 
-function zoneArg(text: string): string {
+export function zoneArg(text: string): string {
   try {
     return TimeZone.of(text).name;
   } catch (err) {

@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
 import { registerFileCommands } from './commands/fileCommands.js';
 import { registerOperatorCommands } from './commands/operatorCommands.js';
+import { registerReplay } from './commands/replay.js';
 import { registerServices } from './commands/services.js';
 import { registerTopology } from './commands/topology.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTopology(program);
   registerFileCommands(program);
   registerOperatorCommands(program);
+  registerReplay(program);
   registerExport(program);
   return program;
 }

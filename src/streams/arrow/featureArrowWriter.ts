@@ -17,6 +17,24 @@ import type { FeatureSet } from '../../operators/featureSet.js';
 import type { FeatureRow } from '../../operators/rx.js';
 import type { FeatureSink } from '../featureSink.js';
 
+/** The Arrow schema of feature rows: ts, symbol, one nullable float64 per column, with the set's identity. */
+export function featureSchema(featureSet: FeatureSet): Schema {
+  const metadata = new Map([
+    ['barflow.feature_set', featureSet.name],
+    ['barflow.feature_set_version', String(featureSet.version)],
+    ['barflow.schema_hash', featureSet.schemaHash],
+    ['barflow.row_available_at', 'ts + 1 minute'],
+  ]);
+  return new Schema(
+    [
+      new Field('ts', new TimestampMillisecond('UTC'), false),
+      new Field('symbol', new Utf8(), false),
+      ...featureSet.columns.map((c) => new Field(c.name, new Float64(), true)),
+    ],
+    metadata,
+  );
+}
+
 /**
  * Feature rows as an Arrow IPC file: `ts` (timestamp[ms, UTC], the 1-minute bar's open time),
  * `symbol` (utf8), then one float64 column per feature, null where the value is missing. The
@@ -38,20 +56,7 @@ export class FeatureArrowWriter implements FeatureSink {
     featureSet: FeatureSet,
     private readonly batchRows = 16_384,
   ) {
-    const metadata = new Map([
-      ['barflow.feature_set', featureSet.name],
-      ['barflow.feature_set_version', String(featureSet.version)],
-      ['barflow.schema_hash', featureSet.schemaHash],
-      ['barflow.row_available_at', 'ts + 1 minute'],
-    ]);
-    this.schema = new Schema(
-      [
-        new Field('ts', new TimestampMillisecond('UTC'), false),
-        new Field('symbol', new Utf8(), false),
-        ...featureSet.columns.map((c) => new Field(c.name, new Float64(), true)),
-      ],
-      metadata,
-    );
+    this.schema = featureSchema(featureSet);
     this.ts = new BigInt64Array(batchRows);
     this.columns = featureSet.columns.map(() => new Float64Array(batchRows));
     mkdirSync(dirname(path), { recursive: true });
@@ -78,6 +83,13 @@ export class FeatureArrowWriter implements FeatureSink {
     if (this.rows === 0) this.writer.write(this.batch(0));
     this.writer.finish();
     await this.done;
+  }
+
+  /** A batch of no rows with the feature schema (an Arrow file with no rows still needs one). */
+  static emptyBatch(featureSet: FeatureSet): RecordBatch {
+    const schema = featureSchema(featureSet);
+    const children = schema.fields.map((f) => makeData({ type: f.type, length: 0, nullCount: 0 } as never));
+    return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children }));
   }
 
   private writeBatch(): void {

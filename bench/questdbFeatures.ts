@@ -1,0 +1,136 @@
+/**
+ * Feature rows into QuestDB: end to end (encode + POST + WAL applied) into a fresh table, and the
+ * ILP encoder alone. Rows are computed first (default feature set over the BTCUSDT sample, repeated
+ * under more symbols to reach the row count) so only ingestion is timed.
+ *
+ *   npx tsx bench/questdbFeatures.ts [rows]      (QuestDB from BARFLOW_QUESTDB, else 127.0.0.1:9000)
+ *
+ * Env: BENCH_QDB_FORMAT=binary|text, BENCH_QDB_CHUNK_MB, BENCH_QDB_INFLIGHT to try the levers.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Bar } from '../src/bars/bar.js';
+import { FeatureEngine } from '../src/operators/featureEngine.js';
+import { type FeatureSet, loadFeatureSet } from '../src/operators/featureSet.js';
+import { CsvBarReader } from '../src/streams/csv/csvBarReader.js';
+import { type QuestDbEndpoint, questDbEndpointFromEnv } from '../src/streams/questdb/endpoint.js';
+import { FeatureIlpEncoder, type IlpFloatFormat } from '../src/streams/questdb/featureIlp.js';
+import { QuestDbFeatureWriter, ensureFeatureTable, ilpFloatFormat } from '../src/streams/questdb/featureWriter.js';
+import { QuestDb } from '../src/streams/questdb/questDb.js';
+
+const SAMPLE = process.env.BENCH_QDB_CSV ?? '/work/shared/data/BTCUSDT_binanceus_1m_20230301_20230321.csv';
+
+interface Rows {
+  featureSet: FeatureSet;
+  ts: Float64Array;
+  /** One view per row into one matrix (rows × columns). */
+  values: Float64Array[];
+}
+
+/** The feature rows of the sample, computed once. */
+async function sampleRows(featureSet: FeatureSet): Promise<Rows> {
+  const bars: Bar[] = [];
+  for await (const batch of new CsvBarReader(SAMPLE, { symbol: 'BTCUSDT' })) bars.push(...batch.bars);
+  const engine = new FeatureEngine(featureSet);
+  const width = featureSet.columns.length;
+  const matrix = new Float64Array(bars.length * width);
+  const ts = new Float64Array(bars.length);
+  bars.forEach((bar, i) => {
+    engine.update(bar);
+    matrix.set(engine.row, i * width);
+    ts[i] = bar.ts;
+  });
+  return { featureSet, ts, values: bars.map((_, i) => matrix.subarray(i * width, (i + 1) * width)) };
+}
+
+/** Feeds `rows` rows (symbol S<k> for the k-th repetition of the sample) to `add`. */
+function feed(rows: Rows, n: number, add: (symbol: string, ts: number, values: Float64Array) => void): void {
+  const per = rows.values.length;
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(i / per);
+    const j = i - k * per;
+    add(`S${k}`, rows.ts[j]!, rows.values[j]!);
+  }
+}
+
+export async function benchQuestDbFeatures(
+  endpoint: QuestDbEndpoint,
+  rows: number,
+): Promise<{ rows_per_s: number; columns: number; bytes_per_row: number; encode_rows_per_s: number }> {
+  const featureSet = loadFeatureSet();
+  const sample = await sampleRows(featureSet);
+  const envFormat = process.env.BENCH_QDB_FORMAT as IlpFloatFormat | undefined;
+  const format = envFormat ?? (await ilpFloatFormat(endpoint));
+  const names = featureSet.columns.map((c) => c.name);
+
+  // The encoder alone: best of 3 passes over the same rows.
+  let encodeSeconds = Number.POSITIVE_INFINITY;
+  let encodedBytes = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    const enc = new FeatureIlpEncoder('features_bench', names, format, 5 << 20);
+    let bytes = 0;
+    const started = performance.now();
+    feed(sample, rows, (s, ts, v) => {
+      enc.add(s, ts, v);
+      if (enc.bytes >= 4 << 20) bytes += enc.take()!.length;
+    });
+    bytes += enc.take()?.length ?? 0;
+    encodeSeconds = Math.min(encodeSeconds, (performance.now() - started) / 1000);
+    encodedBytes = bytes;
+  }
+
+  // End to end into a fresh table, created before the clock starts.
+  const table = `features_bench_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  const db = new QuestDb(endpoint);
+  let seconds: number;
+  try {
+    await ensureFeatureTable(db, table, featureSet);
+    const writer = await QuestDbFeatureWriter.open(endpoint, featureSet, {
+      table,
+      format,
+      ensureTable: false,
+      chunkBytes: Number(process.env.BENCH_QDB_CHUNK_MB ?? 4) * (1 << 20),
+      inFlight: Number(process.env.BENCH_QDB_INFLIGHT ?? 2),
+    });
+    const row = { symbol: '', ts: 0, values: sample.values[0]!, schemaHash: featureSet.schemaHash };
+    const started = performance.now();
+    let sinceFlush = 0;
+    const per = sample.values.length;
+    for (let i = 0; i < rows; i++) {
+      const k = Math.floor(i / per);
+      const j = i - k * per;
+      row.symbol = `S${k}`;
+      row.ts = sample.ts[j]!;
+      row.values = sample.values[j]!;
+      writer.add(row);
+      // Like a batch producer: await back-pressure every few thousand rows.
+      if (++sinceFlush === 4096) {
+        sinceFlush = 0;
+        await writer.flush();
+      }
+    }
+    await writer.close();
+    seconds = (performance.now() - started) / 1000;
+    const [stored] = await db.query<{ n: string }>(`SELECT count() n FROM ${table}`);
+    if (Number(stored!.n) !== rows) throw new Error(`stored ${stored!.n} rows of ${rows}`);
+  } finally {
+    await db.execute(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await db.close();
+  }
+  return {
+    rows_per_s: Math.round(rows / seconds),
+    columns: names.length,
+    bytes_per_row: Math.round(encodedBytes / rows),
+    encode_rows_per_s: Math.round(rows / encodeSeconds),
+  };
+}
+
+if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
+  const rows = Number(process.argv[2] ?? 200_000);
+  const endpoint = questDbEndpointFromEnv();
+  const format = process.env.BENCH_QDB_FORMAT ?? (await ilpFloatFormat(endpoint));
+  const r = await benchQuestDbFeatures(endpoint, rows);
+  console.log(`QuestDB feature rows (${rows} rows × ${r.columns} DOUBLE columns, ${format} doubles, ${r.bytes_per_row} B/row)`);
+  console.log(`  end to end (encode + POST + WAL applied): ${r.rows_per_s.toLocaleString('en-US')} rows/s`);
+  console.log(`  encoder alone:                            ${r.encode_rows_per_s.toLocaleString('en-US')} rows/s`);
+}

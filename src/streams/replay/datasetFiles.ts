@@ -1,0 +1,97 @@
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { type RecordBatch, RecordBatchFileWriter, RecordBatchReader, Table, tableToIPC } from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
+import type { FeatureSet } from '../../operators/featureSet.js';
+import type { SymbolOutput } from './replayTypes.js';
+
+/**
+ * The record batches of the per-symbol temporary files, in the order given (symbol order): the
+ * one stream every output of a replay is written from, read a batch at a time.
+ */
+export async function* featureBatches(outputs: readonly SymbolOutput[]): AsyncGenerator<RecordBatch> {
+  for (const out of outputs) {
+    const reader = await RecordBatchReader.from(createReadStream(out.file, { highWaterMark: 1 << 22 }));
+    for await (const batch of reader) if (batch.numRows > 0) yield batch;
+  }
+}
+
+/** Writes record batches to an Arrow IPC file. Returns the rows written. */
+export async function writeArrowFile(path: string, batches: AsyncIterable<RecordBatch>, empty: () => RecordBatch): Promise<number> {
+  mkdirSync(dirname(path), { recursive: true });
+  const writer = new RecordBatchFileWriter();
+  const file = createWriteStream(path);
+  writer.toNodeStream().pipe(file);
+  const done = finished(file);
+  let rows = 0;
+  for await (const batch of batches) {
+    writer.write(batch);
+    rows += batch.numRows;
+  }
+  // An Arrow file needs its schema even with no rows.
+  if (rows === 0) writer.write(empty());
+  writer.finish();
+  await done;
+  return rows;
+}
+
+/**
+ * Parquet through parquet-wasm (the Rust arrow/parquet writer compiled to WebAssembly): batches
+ * stream into it, so memory holds one row group, not the table. Row-group statistics, and a
+ * fixed `created_by` so the same rows give the same bytes.
+ */
+export async function writeParquetFile(path: string, batches: AsyncIterable<RecordBatch>, empty: () => RecordBatch, featureSet: FeatureSet): Promise<number> {
+  mkdirSync(dirname(path), { recursive: true });
+  let rows = 0;
+  const iterator = batches[Symbol.asyncIterator]();
+  let sentEmpty = false;
+  const source = new ReadableStream({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) {
+        if (rows === 0 && !sentEmpty) {
+          sentEmpty = true;
+          for (const b of toWasm(empty())) controller.enqueue(b);
+          return;
+        }
+        controller.close();
+        return;
+      }
+      rows += next.value.numRows;
+      for (const b of toWasm(next.value)) controller.enqueue(b);
+    },
+  });
+  // Dictionary encoding is off for the float columns: nearly every value is distinct, and it made
+  // writing 15x slower (measured: 9.9 s vs 0.5 s for 30k rows of 180 columns). LZ4_RAW compresses
+  // a little better than Snappy here at the same speed; pandas, polars and DuckDB all read it.
+  const props = new parquet.WriterPropertiesBuilder()
+    .setCompression(parquet.Compression.LZ4_RAW)
+    .setDictionaryEnabled(false)
+    .setColumnDictionaryEnabled('symbol', true)
+    .setStatisticsEnabled(parquet.EnabledStatistics.Chunk)
+    .setMaxRowGroupSize(65_536)
+    .setCreatedBy(`barflow (parquet-wasm)`)
+    .setKeyValueMetadata(
+      new Map([
+        ['barflow.feature_set', featureSet.name],
+        ['barflow.schema_hash', featureSet.schemaHash],
+        ['barflow.row_available_at', 'ts + 1 minute'],
+      ]),
+    )
+    .build();
+  const bytes = await parquet.transformParquetStream(source, props);
+  await bytes.pipeTo(Writable.toWeb(createWriteStream(path)) as WritableStream);
+  return rows;
+}
+
+/** A JS Arrow batch into parquet-wasm's memory, through one IPC stream message. */
+function toWasm(batch: RecordBatch): parquet.RecordBatch[] {
+  const table = parquet.Table.fromIPCStream(tableToIPC(new Table(batch.schema, [batch]), 'stream'));
+  try {
+    return table.recordBatches();
+  } finally {
+    table.free();
+  }
+}
