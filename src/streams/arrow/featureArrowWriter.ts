@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import {
+  type Data,
   Field,
   Float64,
   RecordBatch,
@@ -45,8 +46,11 @@ export class FeatureArrowWriter implements FeatureSink {
   private readonly schema: Schema;
   private readonly writer = new RecordBatchFileWriter();
   private readonly done: Promise<void>;
-  private readonly ts: BigInt64Array;
+  private readonly ts: Float64Array;
   private readonly symbols: string[] = [];
+  /** The one symbol of the batch so far, or null once a second one has come (see `symbolData`). */
+  private batchSymbol: string | null = null;
+  private mixedSymbols = false;
   private readonly columns: Float64Array[];
   private n = 0;
   rows = 0;
@@ -57,7 +61,7 @@ export class FeatureArrowWriter implements FeatureSink {
     private readonly batchRows = 16_384,
   ) {
     this.schema = featureSchema(featureSet);
-    this.ts = new BigInt64Array(batchRows);
+    this.ts = new Float64Array(batchRows);
     this.columns = featureSet.columns.map(() => new Float64Array(batchRows));
     mkdirSync(dirname(path), { recursive: true });
     const file = createWriteStream(path);
@@ -67,9 +71,13 @@ export class FeatureArrowWriter implements FeatureSink {
 
   add(row: FeatureRow): void {
     const i = this.n++;
-    this.ts[i] = BigInt(row.ts);
+    this.ts[i] = row.ts;
+    if (i === 0) this.batchSymbol = row.symbol;
+    else if (row.symbol !== this.batchSymbol) this.mixedSymbols = true;
     this.symbols.push(row.symbol);
-    for (let c = 0; c < this.columns.length; c++) this.columns[c]![i] = row.values[c]!;
+    const values = row.values;
+    const columns = this.columns;
+    for (let c = 0; c < columns.length; c++) columns[c]![i] = values[c]!;
     this.rows++;
     if (this.n === this.batchRows) this.writeBatch();
   }
@@ -96,24 +104,65 @@ export class FeatureArrowWriter implements FeatureSink {
     this.writer.write(this.batch(this.n));
     this.n = 0;
     this.symbols.length = 0;
+    this.mixedSymbols = false;
   }
 
   private batch(n: number): RecordBatch {
     const fields = this.schema.fields;
     const children = [
-      makeData({ type: fields[0]!.type as TimestampMillisecond, length: n, nullCount: 0, data: this.ts.slice(0, n) }),
-      vectorFromArray(this.symbols.slice(0, n), new Utf8()).data[0]!,
-      ...this.columns.map((values, c) => {
-        const data = values.slice(0, n);
-        const valid = new Uint8Array(Math.ceil(n / 8));
-        let nulls = 0;
-        for (let i = 0; i < n; i++) {
-          if (Number.isNaN(data[i])) nulls++;
-          else valid[i >> 3]! |= 1 << (i & 7);
-        }
-        return makeData({ type: fields[c + 2]!.type as Float64, length: n, nullCount: nulls, data, nullBitmap: valid });
-      }),
+      makeData({ type: fields[0]!.type as TimestampMillisecond, length: n, nullCount: 0, data: epochMsToInt64(this.ts, n) }),
+      this.symbolData(n),
+      ...this.columns.map((values, c) => float64Data(fields[c + 2]!.type as Float64, values, n)),
     ];
     return new RecordBatch(this.schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
   }
+
+  /** A batch of one symbol (every replay batch) is built directly, without a builder pass per string. */
+  private symbolData(n: number): Data<Utf8> {
+    if (this.mixedSymbols || n === 0) return vectorFromArray(this.symbols.slice(0, n), new Utf8()).data[0]!;
+    const bytes = Buffer.from(this.batchSymbol!, 'utf8');
+    const valueOffsets = new Int32Array(n + 1);
+    const data = new Uint8Array(n * bytes.length);
+    for (let i = 0; i < n; i++) {
+      valueOffsets[i + 1] = (i + 1) * bytes.length;
+      data.set(bytes, i * bytes.length);
+    }
+    return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets, data });
+  }
+}
+
+/**
+ * int64 milliseconds from whole-millisecond doubles, written as two uint32 halves: no BigInt per
+ * row. `ts >>> 0` is ts mod 2^32 exactly for integers below 2^53, and bar times are positive.
+ */
+function epochMsToInt64(ts: Float64Array, n: number): BigInt64Array {
+  const out = new BigInt64Array(n);
+  const halves = new Uint32Array(out.buffer);
+  const low = LITTLE_ENDIAN ? 0 : 1;
+  for (let i = 0; i < n; i++) {
+    const t = ts[i]!;
+    const lo = t >>> 0;
+    halves[2 * i + low] = lo;
+    halves[2 * i + 1 - low] = (t - lo) / 4294967296;
+  }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A float64 column, null where NaN; no validity bitmap at all when nothing is missing. */
+function float64Data(type: Float64, values: Float64Array, n: number): Data<Float64> {
+  const data = values.slice(0, n);
+  const valid = new Uint8Array((n + 7) >> 3);
+  let present = 0;
+  for (let i = 0; i < n; i++) {
+    const x = data[i]!;
+    // x === x is false only for NaN.
+    if (x === x) {
+      valid[i >> 3]! |= 1 << (i & 7);
+      present++;
+    }
+  }
+  const nulls = n - present;
+  return nulls === 0 ? makeData({ type, length: n, nullCount: 0, data }) : makeData({ type, length: n, nullCount: nulls, data, nullBitmap: valid });
 }

@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
 import { computeFeatures } from '../../../src/streams/operatorJobs.js';
 import { replay } from '../../../src/streams/replay/replay.js';
+import { openDataset } from '../../../src/training/dataset.js';
 import { readManifest } from '../../../src/training/datasetManifest.js';
+import { WindowView } from '../../../src/training/views.js';
 import { REAL_FILES } from '../../helpers/files.js';
 
 const work = mkdtempSync(join(tmpdir(), 'barflow-replay-'));
@@ -126,6 +128,18 @@ describe('barflow replay (files)', { timeout: 120_000 }, () => {
     expect(m.featureSet.columns).toEqual(columns);
     expect(m.inputs.map((i) => i.sha256)).toHaveLength(2);
     expect(m.command).toEqual(['test']);
+  });
+
+  it('opens as a dataset whose views select rows by index from the replayed table', () => {
+    const { table, manifest } = openDataset(dataset);
+    expect(table.n).toBe(manifest.rows);
+    const view = new WindowView(table, { columns: ['close_1m', 'rsi14_5m'], seqLen: 3, dtype: 'float64' });
+    const rows = view.validRows();
+    const last = rows[rows.length - 1]!;
+    const { data, shape } = view.batch([last]);
+    expect(shape).toEqual([1, 3, 2]);
+    expect(data[4]).toBe(table.column('close_1m')[last]);
+    expect(() => openDataset(work)).toThrow(/no manifest.json/);
   });
 
   it('changes the fingerprint when one input byte or one feature parameter changes', async () => {
