@@ -5,7 +5,8 @@ import { SAMPLES_DIR } from '../../paths.js';
 import { ServiceManager } from '../../services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../services/settings.js';
 import { loadFile } from '../../streams/fileJobs.js';
-import { computeFeatures } from '../../streams/operatorJobs.js';
+import { FEATURES_TABLE } from '../../streams/questdb/featureWriter.js';
+import { replay } from '../../streams/replay/replay.js';
 import { loadFeatureSet } from '../../operators/featureSet.js';
 import { createKafka } from '../../streams/kafka/kafkaClient.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
@@ -22,7 +23,7 @@ export const DEMO_SAMPLES = [
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job, end to end on the bundled samples: start the services, ingest the bars into QuestDB, publish them to Kafka, print what landed, compute their feature rows')
+    .description('the main job, end to end on the bundled samples: start the services, ingest the bars into QuestDB, publish them to Kafka, print what landed, replay them through the operators into a dataset folder and the QuestDB features table')
     .option('-t, --topic <topic>', 'topic to publish to', 'bars.1m')
     .action(async (flags: { topic: string }) => {
       const services = new ServiceManager(serviceSettingsFromEnv(), process.env, (line) => console.log(line));
@@ -73,14 +74,20 @@ export function registerDemo(program: Command): void {
       } finally {
         await admin.disconnect();
       }
-      console.log('\n== features (default set, one causal row per 1-minute bar)');
+      console.log('\n== replay: the bars back out of QuestDB, through the live operators, into a dataset and the features table');
+      const dataset = join('demo-output', 'dataset');
+      const summary = await replay({
+        source: { kind: 'questdb', table: BARS_TABLE, symbols: DEMO_SAMPLES.map((s) => s.symbol) },
+        questdb: endpoints.questdb,
+        out: dataset,
+        toQuestDb: FEATURES_TABLE,
+        command: ['barflow', 'demo'],
+      });
       const featureSet = loadFeatureSet();
-      for (const sample of DEMO_SAMPLES) {
-        const out = join('demo-output', `${sample.symbol}.features.arrow`);
-        const job = await computeFeatures(join(SAMPLES_DIR, sample.file), { symbol: sample.symbol, featureSet, out });
-        console.log(`  ${sample.symbol.padEnd(8)} ${String(job.written).padStart(6)} rows × ${featureSet.columns.length} columns → ${out} (${job.seconds.toFixed(2)} s)`);
-      }
-      console.log(`  schema ${featureSet.schemaHash.slice(0, 12)}; a row at ts is available at ts + 1 minute (docs/features.md)`);
+      for (const s of summary.symbols) console.log(`  ${s.symbol.padEnd(8)} ${String(s.rows).padStart(6)} rows × ${featureSet.columns.length} columns  ${s.from} → ${s.to}`);
+      console.log(`  dataset ${dataset}/ (features.arrow, features.parquet, manifest.json), fingerprint ${summary.fingerprint.slice(0, 12)}`);
+      console.log(`  QuestDB ${FEATURES_TABLE}: ${summary.questdb!.sent} rows sent, ${summary.questdb!.skipped} already stored (${summary.seconds.total.toFixed(1)} s in all)`);
+      console.log('  a row at ts is available at ts + 1 minute (docs/features.md, docs/replay.md)');
 
       console.log('\nServices keep running: `npx barflow services status`, stop them with `npx barflow services down`.');
     });
