@@ -5,7 +5,8 @@
  *
  *   npx tsx bench/questdbFeatures.ts [rows]      (QuestDB from BARFLOW_QUESTDB, else 127.0.0.1:9000)
  *
- * Env: BENCH_QDB_FORMAT=binary|text, BENCH_QDB_CHUNK_MB, BENCH_QDB_INFLIGHT to try the levers.
+ * Env: BENCH_QDB_FORMAT=binary|text, BENCH_QDB_CHUNK_MB, BENCH_QDB_INFLIGHT, BENCH_QDB_PARTITION=DAY|MONTH,
+ * BENCH_QDB_ORDER=symbol|time to try the levers.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +16,7 @@ import { type FeatureSet, loadFeatureSet } from '../src/operators/featureSet.js'
 import { CsvBarReader } from '../src/streams/csv/csvBarReader.js';
 import { type QuestDbEndpoint, questDbEndpointFromEnv } from '../src/streams/questdb/endpoint.js';
 import { FeatureIlpEncoder, type IlpFloatFormat } from '../src/streams/questdb/featureIlp.js';
-import { QuestDbFeatureWriter, ensureFeatureTable, ilpFloatFormat } from '../src/streams/questdb/featureWriter.js';
+import { type FeaturePartitioning, QuestDbFeatureWriter, ensureFeatureTable, ilpFloatFormat } from '../src/streams/questdb/featureWriter.js';
 import { QuestDb } from '../src/streams/questdb/questDb.js';
 
 const SAMPLE = process.env.BENCH_QDB_CSV ?? '/work/shared/data/BTCUSDT_binanceus_1m_20230301_20230321.csv';
@@ -56,7 +57,7 @@ function feed(rows: Rows, n: number, add: (symbol: string, ts: number, values: F
 export async function benchQuestDbFeatures(
   endpoint: QuestDbEndpoint,
   rows: number,
-): Promise<{ rows_per_s: number; columns: number; bytes_per_row: number; encode_rows_per_s: number }> {
+): Promise<{ rows_per_s: number; columns: number; bytes_per_row: number; encode_rows_per_s: number; client_cpu_us_per_row: number }> {
   const featureSet = loadFeatureSet();
   const sample = await sampleRows(featureSet);
   const envFormat = process.env.BENCH_QDB_FORMAT as IlpFloatFormat | undefined;
@@ -72,7 +73,11 @@ export async function benchQuestDbFeatures(
     const started = performance.now();
     feed(sample, rows, (s, ts, v) => {
       enc.add(s, ts, v);
-      if (enc.bytes >= 4 << 20) bytes += enc.take()!.length;
+      if (enc.bytes >= 4 << 20) {
+        const chunk = enc.take()!;
+        bytes += chunk.length;
+        enc.giveBack(chunk); // as the writer does once a request is answered
+      }
     });
     bytes += enc.take()?.length ?? 0;
     encodeSeconds = Math.min(encodeSeconds, (performance.now() - started) / 1000);
@@ -83,8 +88,10 @@ export async function benchQuestDbFeatures(
   const table = `features_bench_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
   const db = new QuestDb(endpoint);
   let seconds: number;
+  let clientCpu: number;
   try {
-    await ensureFeatureTable(db, table, featureSet);
+    const partitionBy = process.env.BENCH_QDB_PARTITION as FeaturePartitioning | undefined;
+    await ensureFeatureTable(db, table, featureSet, partitionBy ? { partitionBy } : {});
     const writer = await QuestDbFeatureWriter.open(endpoint, featureSet, {
       table,
       format,
@@ -93,12 +100,17 @@ export async function benchQuestDbFeatures(
       inFlight: Number(process.env.BENCH_QDB_INFLIGHT ?? 2),
     });
     const row = { symbol: '', ts: 0, values: sample.values[0]!, schemaHash: featureSet.schemaHash };
+    const cpu = process.cpuUsage();
     const started = performance.now();
     let sinceFlush = 0;
     const per = sample.values.length;
+    // 'symbol' (default): one symbol after another, as a per-symbol backfill sends them; 'time':
+    // all symbols of one minute, then the next (every commit then appends to the table).
+    const byTime = process.env.BENCH_QDB_ORDER === 'time';
+    const symbols = Math.ceil(rows / per);
     for (let i = 0; i < rows; i++) {
-      const k = Math.floor(i / per);
-      const j = i - k * per;
+      const k = byTime ? i % symbols : Math.floor(i / per);
+      const j = byTime ? Math.floor(i / symbols) : i - k * per;
       row.symbol = `S${k}`;
       row.ts = sample.ts[j]!;
       row.values = sample.values[j]!;
@@ -111,6 +123,8 @@ export async function benchQuestDbFeatures(
     }
     await writer.close();
     seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    clientCpu = (used.user + used.system) / rows;
     const [stored] = await db.query<{ n: string }>(`SELECT count() n FROM ${table}`);
     if (Number(stored!.n) !== rows) throw new Error(`stored ${stored!.n} rows of ${rows}`);
   } finally {
@@ -122,6 +136,7 @@ export async function benchQuestDbFeatures(
     columns: names.length,
     bytes_per_row: Math.round(encodedBytes / rows),
     encode_rows_per_s: Math.round(rows / encodeSeconds),
+    client_cpu_us_per_row: Math.round(clientCpu * 10) / 10,
   };
 }
 
@@ -133,4 +148,5 @@ if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
   console.log(`QuestDB feature rows (${rows} rows × ${r.columns} DOUBLE columns, ${format} doubles, ${r.bytes_per_row} B/row)`);
   console.log(`  end to end (encode + POST + WAL applied): ${r.rows_per_s.toLocaleString('en-US')} rows/s`);
   console.log(`  encoder alone:                            ${r.encode_rows_per_s.toLocaleString('en-US')} rows/s`);
+  console.log(`  client CPU while writing:                 ${r.client_cpu_us_per_row} µs/row (encode + HTTP; the rest of the time is the server)`);
 }

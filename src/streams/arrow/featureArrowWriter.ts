@@ -51,7 +51,13 @@ export class FeatureArrowWriter implements FeatureSink {
   /** The one symbol of the batch so far, or null once a second one has come (see `symbolData`). */
   private batchSymbol: string | null = null;
   private mixedSymbols = false;
-  private readonly columns: Float64Array[];
+  /**
+   * Rows as they come, row after row (one copy of 8 × width bytes per row), turned into columns
+   * once per batch by a blocked transpose: writing each value straight into its own column array
+   * touched `width` cache lines per row and cost about 10 ns a value.
+   */
+  private readonly staged: Float64Array;
+  private readonly width: number;
   private n = 0;
   rows = 0;
 
@@ -62,7 +68,8 @@ export class FeatureArrowWriter implements FeatureSink {
   ) {
     this.schema = featureSchema(featureSet);
     this.ts = new Float64Array(batchRows);
-    this.columns = featureSet.columns.map(() => new Float64Array(batchRows));
+    this.width = featureSet.columns.length;
+    this.staged = new Float64Array(batchRows * this.width);
     mkdirSync(dirname(path), { recursive: true });
     const file = createWriteStream(path);
     this.writer.toNodeStream().pipe(file);
@@ -75,9 +82,7 @@ export class FeatureArrowWriter implements FeatureSink {
     if (i === 0) this.batchSymbol = row.symbol;
     else if (row.symbol !== this.batchSymbol) this.mixedSymbols = true;
     this.symbols.push(row.symbol);
-    const values = row.values;
-    const columns = this.columns;
-    for (let c = 0; c < columns.length; c++) columns[c]![i] = values[c]!;
+    this.staged.set(row.values.length === this.width ? row.values : row.values.subarray(0, this.width), i * this.width);
     this.rows++;
     if (this.n === this.batchRows) this.writeBatch();
   }
@@ -112,7 +117,7 @@ export class FeatureArrowWriter implements FeatureSink {
     const children = [
       makeData({ type: fields[0]!.type as TimestampMillisecond, length: n, nullCount: 0, data: epochMsToInt64(this.ts, n) }),
       this.symbolData(n),
-      ...this.columns.map((values, c) => float64Data(fields[c + 2]!.type as Float64, values, n)),
+      ...transposeToColumns(this.staged, this.width, n).map((col, c) => float64Data(fields[c + 2]!.type as Float64, col, n)),
     ];
     return new RecordBatch(this.schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children }));
   }
@@ -150,19 +155,35 @@ function epochMsToInt64(ts: Float64Array, n: number): BigInt64Array {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** A float64 column, null where NaN; no validity bitmap at all when nothing is missing. */
-function float64Data(type: Float64, values: Float64Array, n: number): Data<Float64> {
-  const data = values.slice(0, n);
-  const valid = new Uint8Array((n + 7) >> 3);
-  let present = 0;
-  for (let i = 0; i < n; i++) {
-    const x = data[i]!;
-    // x === x is false only for NaN.
-    if (x === x) {
-      valid[i >> 3]! |= 1 << (i & 7);
-      present++;
+/** Row-major `n × width` into `width` columns of n, in blocks of rows that stay in cache. */
+function transposeToColumns(staged: Float64Array, width: number, n: number): Float64Array[] {
+  const columns = Array.from({ length: width }, () => new Float64Array(n));
+  const BLOCK = 64;
+  for (let r0 = 0; r0 < n; r0 += BLOCK) {
+    const r1 = Math.min(n, r0 + BLOCK);
+    for (let c = 0; c < width; c++) {
+      const col = columns[c]!;
+      for (let r = r0, at = r0 * width + c; r < r1; r++, at += width) col[r] = staged[at]!;
     }
   }
-  const nulls = n - present;
-  return nulls === 0 ? makeData({ type, length: n, nullCount: 0, data }) : makeData({ type, length: n, nullCount: nulls, data, nullBitmap: valid });
+  return columns;
+}
+
+/** A float64 column, null where NaN; no validity bitmap at all when nothing is missing. */
+function float64Data(type: Float64, data: Float64Array, n: number): Data<Float64> {
+  let nulls = 0;
+  // x !== x only for NaN.
+  for (let i = 0; i < n; i++) if (data[i]! !== data[i]!) nulls++;
+  if (nulls === 0) return makeData({ type, length: n, nullCount: 0, data });
+  const valid = new Uint8Array((n + 7) >> 3);
+  for (let b = 0; b < valid.length; b++) {
+    let byte = 0;
+    const end = Math.min(8, n - 8 * b);
+    for (let k = 0; k < end; k++) {
+      const x = data[8 * b + k]!;
+      if (x === x) byte |= 1 << k;
+    }
+    valid[b] = byte;
+  }
+  return makeData({ type, length: n, nullCount: nulls, data, nullBitmap: valid });
 }

@@ -44,6 +44,7 @@ export class FeatureIlpEncoder {
   /** Rows in the current buffer (since the last `take`). */
   rows = 0;
   private readonly heads = new Map<string, Buffer>();
+  private readonly spare: Buffer[] = [];
   /** 'binary': the fields of a row with zeroed values, and where each value's 8 bytes go. */
   private readonly template: Buffer;
   private readonly offsets: Int32Array;
@@ -99,12 +100,13 @@ export class FeatureIlpEncoder {
     this.rows++;
   }
 
-  /** The rows encoded so far (null when none); the encoder starts a fresh buffer. */
+  /** The rows encoded so far (null when none); the encoder goes on in another buffer. */
   take(): Buffer | null {
     if (this.pos === 0) return null;
     const out = this.buf.subarray(0, this.pos);
-    // The taken bytes are in flight while new rows are encoded: a new buffer, not a reused one.
-    this.buf = Buffer.allocUnsafe(Math.max(this.initialBytes, this.buf.length));
+    // The taken bytes are in flight while new rows are encoded: another buffer, a returned one when
+    // there is one (fresh multi-MB buffers cost page faults on every first touch).
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(Math.max(this.initialBytes, this.buf.length));
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.pos = 0;
     this.rows = 0;
@@ -172,6 +174,14 @@ export class FeatureIlpEncoder {
       this.heads.set(symbol, head);
     }
     return head;
+  }
+
+  /** Takes back a buffer `take` gave out, once it is no longer needed, to encode into again. */
+  giveBack(chunk: Buffer): void {
+    // Only a buffer of its own: a small one may be a slice of Node's shared pool, which others use.
+    if (this.spare.length < 4 && chunk.byteOffset === 0 && chunk.buffer.byteLength > Buffer.poolSize && chunk.buffer.byteLength >= this.initialBytes) {
+      this.spare.push(Buffer.from(chunk.buffer, 0, chunk.buffer.byteLength));
+    }
   }
 
   private reserve(bytes: number): void {

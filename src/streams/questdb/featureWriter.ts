@@ -23,6 +23,8 @@ export interface FeatureWriterOptions {
   format?: 'auto' | IlpFloatFormat;
   /** Create the table, or add missing columns, on open (default true). */
   ensureTable?: boolean;
+  /** Partitioning of a table created on open (default FEATURE_PARTITIONING). */
+  partitionBy?: FeaturePartitioning;
   /** How long a request is retried after a dropped connection or a 5xx that may be transient. */
   retryTimeoutMs?: number;
 }
@@ -67,7 +69,8 @@ export class QuestDbFeatureWriter implements FeatureSink {
     this.encoder = new FeatureIlpEncoder(table, featureSet.columns.map((c) => c.name), format, this.chunkBytes + (1 << 16));
     this.url = new URL('/write?precision=ms', endpoint.httpUrl);
     const secure = this.url.protocol === 'https:';
-    // node:http with keep-alive: one socket per request in flight, reused for the whole run.
+    // node:http with keep-alive: one socket per request in flight, reused for the whole run. Not
+    // fetch: posting 4 MiB bodies to a null server, fetch took ~4x the client CPU (2.6 vs 0.5 ms/MB).
     this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: this.inFlight }) : new http.Agent({ keepAlive: true, maxSockets: this.inFlight });
     this.headers = { 'content-type': 'text/plain; charset=utf-8' };
     if (endpoint.httpAuth) {
@@ -81,7 +84,7 @@ export class QuestDbFeatureWriter implements FeatureSink {
     const db = new QuestDb(endpoint);
     try {
       const format = opts.format === undefined || opts.format === 'auto' ? await ilpFloatFormat(endpoint) : opts.format;
-      if (opts.ensureTable ?? true) await ensureFeatureTable(db, table, featureSet);
+      if (opts.ensureTable ?? true) await ensureFeatureTable(db, table, featureSet, opts.partitionBy ? { partitionBy: opts.partitionBy } : {});
       return new QuestDbFeatureWriter(db, featureSet, table, format, opts);
     } catch (err) {
       await db.close();
@@ -143,6 +146,7 @@ export class QuestDbFeatureWriter implements FeatureSink {
         .then(
           () => {
             this.bytes += body.length;
+            this.encoder.giveBack(body);
           },
           (err: Error) => {
             this.failure ??= err;
@@ -237,6 +241,17 @@ export async function ilpFloatFormat(endpoint: QuestDbEndpoint): Promise<IlpFloa
   return Array.isArray(versions) && versions.map(String).includes('2') ? 'binary' : 'text';
 }
 
+export type FeaturePartitioning = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
+
+/**
+ * MONTH, not DAY: every partition holds one file per column (~180 here), and QuestDB creates a new
+ * version of a partition (all its files) when a commit lands inside it, which a per-symbol backfill
+ * does for every symbol after the first. File creation dominated the server's time (ext4_create in
+ * a kernel profile); DAY measured about half the rows/s of MONTH (docs/questdb-features.md). A month
+ * of 1-minute rows is ~60 MB per symbol, still a modest partition.
+ */
+export const FEATURE_PARTITIONING: FeaturePartitioning = 'MONTH';
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
@@ -244,14 +259,19 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * replace themselves), or adds the columns an existing one lacks. A feature column of another type,
  * or dedup keys other than (ts, symbol), are refused: the rows could not be stored as written.
  */
-export async function ensureFeatureTable(db: QuestDb, table: string, featureSet: FeatureSet): Promise<'created' | 'exists' | 'altered'> {
+export async function ensureFeatureTable(
+  db: QuestDb,
+  table: string,
+  featureSet: FeatureSet,
+  opts: { partitionBy?: FeaturePartitioning } = {},
+): Promise<'created' | 'exists' | 'altered'> {
   checkTableName(table);
   const names = featureSet.columns.map((c) => c.name);
   for (const n of names) if (n === 'ts' || n === 'symbol') throw new Error(`feature column ${n} clashes with the table's own ${n} column`);
   const exists = await db.query('SELECT table_name FROM tables() WHERE table_name = $1', [table]);
   if (exists.length === 0) {
     const columns = names.map((n) => `${quote(n)} DOUBLE`).join(', ');
-    await db.execute(`CREATE TABLE IF NOT EXISTS ${table} (ts TIMESTAMP, symbol SYMBOL, ${columns}) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, symbol)`);
+    await db.execute(`CREATE TABLE IF NOT EXISTS ${table} (ts TIMESTAMP, symbol SYMBOL, ${columns}) TIMESTAMP(ts) PARTITION BY ${opts.partitionBy ?? FEATURE_PARTITIONING} WAL DEDUP UPSERT KEYS(ts, symbol)`);
     return 'created';
   }
   // table_columns() shows the applied state of a WAL table: wait, or a column just added looks missing.
@@ -269,8 +289,9 @@ export async function ensureFeatureTable(db: QuestDb, table: string, featureSet:
     throw new Error(`table ${table} deduplicates on ${keys}, not on ts, symbol: resent feature rows would not replace themselves`);
   }
   const missing = names.filter((n) => !byName.has(n));
-  if (missing.length > 0) {
-    await db.execute(`ALTER TABLE ${table} ADD COLUMN ${missing.map((n) => `${quote(n)} DOUBLE`).join(', ')}`);
+  // One column per ALTER: QuestDB refuses several in one statement on a WAL table.
+  for (const n of missing) {
+    await db.execute(`ALTER TABLE ${table} ADD COLUMN ${quote(n)} DOUBLE`);
     altered = true;
   }
   if (altered) await db.waitForWal(table);

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type RecordBatch, RecordBatchFileWriter, RecordBatchReader, Table, tableToIPC } from 'apache-arrow';
+import { blockBytes, indexArrowFile } from './arrowBlocks.js';
 import * as parquet from 'parquet-wasm';
 import type { FeatureSet } from '../../operators/featureSet.js';
 import type { SymbolOutput } from './replayTypes.js';
@@ -42,25 +43,23 @@ export async function writeArrowFile(path: string, batches: AsyncIterable<Record
  * stream into it, so memory holds one row group, not the table. Row-group statistics, and a
  * fixed `created_by` so the same rows give the same bytes.
  */
-export async function writeParquetFile(path: string, batches: AsyncIterable<RecordBatch>, empty: () => RecordBatch, featureSet: FeatureSet): Promise<number> {
+export async function writeParquetFile(path: string, files: readonly string[], empty: () => RecordBatch, featureSet: FeatureSet, onBatch?: () => void): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
-  let rows = 0;
-  const iterator = batches[Symbol.asyncIterator]();
-  let sentEmpty = false;
+  const batches = ipcStreams(files, empty);
   const source = new ReadableStream({
-    async pull(controller) {
-      const next = await iterator.next();
+    pull(controller) {
+      const next = batches.next();
       if (next.done) {
-        if (rows === 0 && !sentEmpty) {
-          sentEmpty = true;
-          for (const b of toWasm(empty())) controller.enqueue(b);
-          return;
-        }
         controller.close();
         return;
       }
-      rows += next.value.numRows;
-      for (const b of toWasm(next.value)) controller.enqueue(b);
+      const table = parquet.Table.fromIPCStream(next.value);
+      try {
+        for (const b of table.recordBatches()) controller.enqueue(b);
+      } finally {
+        table.free();
+      }
+      onBatch?.();
     },
   });
   // Dictionary encoding is off for the float columns: nearly every value is distinct, and it made
@@ -83,15 +82,22 @@ export async function writeParquetFile(path: string, batches: AsyncIterable<Reco
     .build();
   const bytes = await parquet.transformParquetStream(source, props);
   await bytes.pipeTo(Writable.toWeb(createWriteStream(path)) as WritableStream);
-  return rows;
 }
 
-/** A JS Arrow batch into parquet-wasm's memory, through one IPC stream message. */
-function toWasm(batch: RecordBatch): parquet.RecordBatch[] {
-  const table = parquet.Table.fromIPCStream(tableToIPC(new Table(batch.schema, [batch]), 'stream'));
-  try {
-    return table.recordBatches();
-  } finally {
-    table.free();
+/**
+ * Each record batch of the files as a one-batch Arrow IPC stream (schema message, the batch's
+ * bytes as stored, end marker), which parquet-wasm reads directly: no decoding in JavaScript.
+ */
+function* ipcStreams(files: readonly string[], empty: () => RecordBatch): Generator<Uint8Array> {
+  const indexes = files.map(indexArrowFile);
+  const schema = indexes[0]?.schema ?? empty().schema;
+  const streamBytes = tableToIPC(new Table(schema), 'stream');
+  const schemaMessage = streamBytes.subarray(0, streamBytes.length - 8);
+  if (indexes.length === 0 || indexes.every((i) => i.blocks.length === 0)) {
+    // Parquet needs its schema even with no rows.
+    yield tableToIPC(new Table(schema, [empty()]), 'stream');
+    return;
   }
+  const end = Buffer.from(Int32Array.of(-1, 0).buffer);
+  for (const index of indexes) for (const { bytes } of blockBytes(index)) yield Buffer.concat([schemaMessage, bytes, end]);
 }

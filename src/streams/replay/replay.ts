@@ -12,10 +12,12 @@ import { type DatasetManifest, datasetFingerprint, writeManifest } from '../../t
 import { FeatureArrowWriter } from '../arrow/featureArrowWriter.js';
 import type { QuestDbEndpoint } from '../questdb/endpoint.js';
 import { TextFile } from '../textFile.js';
-import { featureBatches, writeArrowFile, writeParquetFile } from './datasetFiles.js';
+import { concatArrowFiles } from './arrowBlocks.js';
+import { writeArrowFile, writeParquetFile } from './datasetFiles.js';
 import { type BackfillResult, backfillQuestDb } from './questDbBackfill.js';
 import { type ReplaySource, planUnits } from './replayPlan.js';
 import type { FileReadOptions, InputResult, SymbolOutput, UnitResult } from './replayTypes.js';
+import { REPLAY_BATCH_ROWS } from './replayUnit.js';
 import { runUnits } from './workerPool.js';
 
 export type DatasetFormat = 'arrow' | 'parquet';
@@ -150,9 +152,16 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       for (const format of formats) {
         const name = format === 'arrow' ? 'features.arrow' : 'features.parquet';
         const partial = join(tmpDir, name);
-        const batches = counted(featureBatches(outputs), phase(format));
-        if (format === 'arrow') await writeArrowFile(partial, batches, empty);
-        else await writeParquetFile(partial, batches, empty, featureSet);
+        const temps = outputs.map((o) => o.file);
+        if (format === 'parquet') {
+          let batches = 0;
+          await writeParquetFile(partial, temps, empty, featureSet, () => phase(format)(Math.min(rows, ++batches * REPLAY_BATCH_ROWS)));
+        } else if (outputs.length > 0) {
+          concatArrowFiles(temps, partial);
+        } else {
+          await writeArrowFile(partial, (async function* () {})(), empty);
+        }
+        phase(format)(rows);
         // Renamed into place when complete: an interrupted replay leaves no truncated dataset file.
         renameSync(partial, join(opts.out, name));
         files[format] = join(opts.out, name);
@@ -200,15 +209,6 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function* counted<T extends { numRows: number }>(batches: AsyncIterable<T>, report: (rows: number) => void): AsyncGenerator<T> {
-  let rows = 0;
-  for await (const b of batches) {
-    rows += b.numRows;
-    report(rows);
-    yield b;
-  }
 }
 
 function manifestOf(
