@@ -8,6 +8,7 @@
  * Env: BENCH_QDB_FORMAT=binary|text, BENCH_QDB_CHUNK_MB, BENCH_QDB_INFLIGHT, BENCH_QDB_PARTITION=DAY|MONTH,
  * BENCH_QDB_ORDER=symbol|time to try the levers.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Bar } from '../src/bars/bar.js';
@@ -54,10 +55,28 @@ function feed(rows: Rows, n: number, add: (symbol: string, ts: number, values: F
   }
 }
 
+/**
+ * CPU seconds (user + system) the QuestDB process has used, when it runs on this machine: its pid
+ * from BENCH_QDB_PID, else `barflow services`' pid file when the endpoint is on loopback. Null when
+ * unknown.
+ */
+function serverCpuSeconds(endpoint: QuestDbEndpoint): number | null {
+  const pidFile = resolve('.barflow/questdb/questdb.pid');
+  const local = /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint.httpUrl);
+  const pid = process.env.BENCH_QDB_PID ?? (local && existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '');
+  if (pid === '') return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+
 export async function benchQuestDbFeatures(
   endpoint: QuestDbEndpoint,
   rows: number,
-): Promise<{ rows_per_s: number; columns: number; bytes_per_row: number; encode_rows_per_s: number; client_cpu_us_per_row: number }> {
+): Promise<{ rows_per_s: number; columns: number; bytes_per_row: number; encode_rows_per_s: number; client_cpu_us_per_row: number; server_cpu_us_per_row: number | null }> {
   const featureSet = loadFeatureSet();
   const sample = await sampleRows(featureSet);
   const envFormat = process.env.BENCH_QDB_FORMAT as IlpFloatFormat | undefined;
@@ -89,6 +108,7 @@ export async function benchQuestDbFeatures(
   const db = new QuestDb(endpoint);
   let seconds: number;
   let clientCpu: number;
+  let serverCpu: number | null;
   try {
     const partitionBy = process.env.BENCH_QDB_PARTITION as FeaturePartitioning | undefined;
     await ensureFeatureTable(db, table, featureSet, partitionBy ? { partitionBy } : {});
@@ -101,6 +121,7 @@ export async function benchQuestDbFeatures(
     });
     const row = { symbol: '', ts: 0, values: sample.values[0]!, schemaHash: featureSet.schemaHash };
     const cpu = process.cpuUsage();
+    const server = serverCpuSeconds(endpoint);
     const started = performance.now();
     let sinceFlush = 0;
     const per = sample.values.length;
@@ -125,6 +146,8 @@ export async function benchQuestDbFeatures(
     seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     clientCpu = (used.user + used.system) / rows;
+    const serverAfter = serverCpuSeconds(endpoint);
+    serverCpu = server !== null && serverAfter !== null ? ((serverAfter - server) * 1e6) / rows : null;
     const [stored] = await db.query<{ n: string }>(`SELECT count() n FROM ${table}`);
     if (Number(stored!.n) !== rows) throw new Error(`stored ${stored!.n} rows of ${rows}`);
   } finally {
@@ -137,6 +160,7 @@ export async function benchQuestDbFeatures(
     bytes_per_row: Math.round(encodedBytes / rows),
     encode_rows_per_s: Math.round(rows / encodeSeconds),
     client_cpu_us_per_row: Math.round(clientCpu * 10) / 10,
+    server_cpu_us_per_row: serverCpu === null ? null : Math.round(serverCpu),
   };
 }
 
@@ -148,5 +172,6 @@ if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
   console.log(`QuestDB feature rows (${rows} rows × ${r.columns} DOUBLE columns, ${format} doubles, ${r.bytes_per_row} B/row)`);
   console.log(`  end to end (encode + POST + WAL applied): ${r.rows_per_s.toLocaleString('en-US')} rows/s`);
   console.log(`  encoder alone:                            ${r.encode_rows_per_s.toLocaleString('en-US')} rows/s`);
-  console.log(`  client CPU while writing:                 ${r.client_cpu_us_per_row} µs/row (encode + HTTP; the rest of the time is the server)`);
+  console.log(`  client CPU while writing:                 ${r.client_cpu_us_per_row} µs/row (encode + HTTP)`);
+  if (r.server_cpu_us_per_row !== null) console.log(`  QuestDB CPU while writing:                ${r.server_cpu_us_per_row} µs/row (user + system, all its threads)`);
 }

@@ -14,7 +14,7 @@ export interface FeatureWriterOptions {
   table?: string;
   /** Request body size at which rows are sent without waiting for `flush` (default 4 MiB). */
   chunkBytes?: number;
-  /** Requests in flight at once (default 2: one encoding while the server parses the other). */
+  /** Requests in flight at once (default 2: the server parses one while the next is sent; 1 and 3 measured no better). */
   inFlight?: number;
   /** `close` waits until QuestDB has applied the table's WAL, so reads see every row (default true). */
   waitForWal?: boolean;
