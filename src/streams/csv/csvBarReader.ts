@@ -48,6 +48,13 @@ export interface CsvReadSummary {
   symbols: SymbolStats[];
 }
 
+/** Refuses a `symbol` / `defaultSymbol` option that is no valid symbol, before any row is read. */
+export function checkSymbolOptions(options: { symbol?: string; defaultSymbol?: string }): void {
+  for (const symbol of [options.symbol, options.defaultSymbol]) {
+    if (symbol !== undefined && !isValidSymbol(symbol)) throw new Error(`invalid symbol ${JSON.stringify(symbol)}: use letters, digits and . _ - / : = ^`);
+  }
+}
+
 /** Lines held back, at most, while deciding whether zone-less times need --tz (see `defer`). */
 const DEFER_LIMIT = 1000;
 const DEFER = 'defer' as const;
@@ -83,9 +90,7 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
     readonly file: string,
     private readonly options: CsvReadOptions = {},
   ) {
-    for (const symbol of [options.symbol, options.defaultSymbol]) {
-      if (symbol !== undefined && !isValidSymbol(symbol)) throw new Error(`invalid symbol ${JSON.stringify(symbol)}: use letters, digits and . _ - / : = ^`);
-    }
+    checkSymbolOptions(options);
     this.totalBytes = statSync(file).size;
     this.fixedUnit = options.tsUnit === undefined || options.tsUnit === 'auto' ? null : options.tsUnit;
     this.zone = options.tz === undefined ? null : TimeZone.of(options.tz);

@@ -28,7 +28,8 @@ export interface ColumnMap {
   symbol: number;
 }
 
-const ALIASES: Record<'ts' | 'date' | 'time' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'symbol', string[]> = {
+/** Header names accepted for each column (lower case), shared by the CSV and the Arrow/Parquet readers. */
+export const HEADER_ALIASES: Record<'ts' | 'date' | 'time' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'symbol', string[]> = {
   ts: ['ts', 'timestamp', 'datetime', 'date_time', 'open_time', 'opentime', 'open time', 'time_utc', 'bar_time'],
   date: ['date', 'day'],
   time: ['time', 't'],
@@ -57,7 +58,7 @@ function looksNaive(field: string): boolean {
   return !isEpochNumber(field) && parseIsoTimestamp(field, out) && out.naive;
 }
 
-const KNOWN_NAMES = new Set(Object.values(ALIASES).flat());
+const KNOWN_NAMES = new Set(Object.values(HEADER_ALIASES).flat());
 
 /**
  * A first line is a header when at least three of its fields are known column names (a bar header
@@ -73,7 +74,7 @@ function isHeaderLine(fields: string[]): boolean {
 
 function fromHeader(file: string, header: string[], layout: Exclude<Layout, 'auto'>): ColumnMap {
   const names = header.map((h) => h.trim().toLowerCase());
-  const find = (key: keyof typeof ALIASES): number => names.findIndex((n) => ALIASES[key].includes(n));
+  const find = (key: keyof typeof HEADER_ALIASES): number => names.findIndex((n) => HEADER_ALIASES[key].includes(n));
   let ts = find('ts');
   let time = -1;
   if (ts < 0) {

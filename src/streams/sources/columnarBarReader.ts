@@ -7,8 +7,8 @@ import { type Reject, RejectCounts, StrictRejectError, type Violation } from '..
 import { BarValidator } from '../../bars/validation.js';
 import { TimeZone } from '../../time/timezone.js';
 import { type EpochUnit, type ParsedTimestamp, emptyTimestamp, guessEpochUnit, isEpochNumber, parseEpoch, parseIsoTimestamp } from '../../time/timestamps.js';
-import type { BarBatch, CsvReadSummary } from '../csv/csvBarReader.js';
-import { LayoutError } from '../csv/layout.js';
+import { type BarBatch, type CsvReadSummary, checkSymbolOptions } from '../csv/csvBarReader.js';
+import { HEADER_ALIASES, LayoutError } from '../csv/layout.js';
 import {
   type ColumnarFormat,
   type NumberCell,
@@ -53,18 +53,7 @@ export interface ColumnarReadSummary extends Omit<CsvReadSummary, 'layout'> {
 type Role = 'ts' | BarValueField | 'symbol';
 const ROLES: readonly Role[] = ['ts', ...BAR_VALUE_FIELDS, 'symbol'];
 
-/** The CSV header aliases (src/streams/csv/layout.ts keeps its table private; kept in step by hand). */
-const ALIASES: Record<Role | 'date' | 'time', string[]> = {
-  ts: ['ts', 'timestamp', 'datetime', 'date_time', 'open_time', 'opentime', 'open time', 'time_utc', 'bar_time'],
-  date: ['date', 'day'],
-  time: ['time', 't'],
-  open: ['open', 'o', 'open_price', 'opening_price'],
-  high: ['high', 'h', 'high_price'],
-  low: ['low', 'l', 'low_price'],
-  close: ['close', 'c', 'close_price', 'closing_price'],
-  volume: ['volume', 'vol', 'v', 'base_volume', 'qty'],
-  symbol: ['symbol', 'ticker', 'instrument', 'pair', 'sym'],
-};
+const ALIASES: Record<Role | 'date' | 'time', string[]> = HEADER_ALIASES;
 
 /** Column name in the file per role (symbol absent when the file has none). */
 type Columns = Partial<Record<Role, string>>;
@@ -106,9 +95,7 @@ export class ColumnarBarReader implements AsyncIterable<BarBatch> {
     readonly file: string,
     private readonly options: ColumnarReadOptions = {},
   ) {
-    for (const symbol of [options.symbol, options.defaultSymbol]) {
-      if (symbol !== undefined && !isValidSymbol(symbol)) throw new Error(`invalid symbol ${JSON.stringify(symbol)}: use letters, digits and . _ - / : = ^`);
-    }
+    checkSymbolOptions(options);
     this.totalBytes = statSync(file).size;
     this.format = detectFormat(file);
     this.fixedUnit = options.tsUnit === undefined || options.tsUnit === 'auto' ? null : options.tsUnit;
