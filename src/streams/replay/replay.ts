@@ -149,14 +149,19 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (opts.out !== undefined) {
       mkdirSync(opts.out, { recursive: true });
       const empty = () => FeatureArrowWriter.emptyBatch(featureSet);
-      for (const format of formats) {
+      // Parquet first: it reads the temporary files, and the Arrow step may move the only one.
+      for (const format of [...formats].sort((a, b) => (a === 'parquet' ? -1 : b === 'parquet' ? 1 : 0))) {
         const name = format === 'arrow' ? 'features.arrow' : 'features.parquet';
         const partial = join(tmpDir, name);
         const temps = outputs.map((o) => o.file);
         if (format === 'parquet') {
           let batches = 0;
           await writeParquetFile(partial, temps, empty, featureSet, () => phase(format)(Math.min(rows, ++batches * REPLAY_BATCH_ROWS)));
-        } else if (outputs.length > 0) {
+        } else if (outputs.length === 1) {
+          // One symbol: its temporary file already is the dataset file, byte for byte (the
+          // concatenation of one file's batches is that file; tested), so it is moved, not copied.
+          renameSync(temps[0]!, partial);
+        } else if (outputs.length > 1) {
           concatArrowFiles(temps, partial);
         } else {
           await writeArrowFile(partial, (async function* () {})(), empty);
@@ -165,6 +170,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         // Renamed into place when complete: an interrupted replay leaves no truncated dataset file.
         renameSync(partial, join(opts.out, name));
         files[format] = join(opts.out, name);
+        if (format === 'arrow' && outputs.length === 1) outputs[0]!.file = files.arrow!;
       }
       if (rejectTotal > 0) {
         rejectsFile = join(opts.out, 'rejects.jsonl');

@@ -6,6 +6,7 @@ import { RecordBatchReader, type Table, tableFromIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
 import { computeFeatures } from '../../../src/streams/operatorJobs.js';
+import { concatArrowFiles } from '../../../src/streams/replay/arrowBlocks.js';
 import { writeArrowFile } from '../../../src/streams/replay/datasetFiles.js';
 import { replay } from '../../../src/streams/replay/replay.js';
 import { openDataset } from '../../../src/training/dataset.js';
@@ -184,6 +185,9 @@ describe('barflow replay (files)', { timeout: 120_000 }, () => {
     const s = await replay({ source: { kind: 'files', patterns: [join(dir, '*.csv')] }, out: join(work, 'ds-split'), workers: 2, formats: ['arrow'] });
     expect(s.inputs.map((i) => i.source)).toEqual([join(dir, 'BTCUSDT_part1.csv'), join(dir, 'BTCUSDT_part2.csv')]);
     expectSameRows(arrowRows(tableFromIPC(readFileSync(join(work, 'ds-split', 'features.arrow')))), btcRows);
+    // One symbol's file is moved into place; it must be what the concatenation would have written.
+    concatArrowFiles([join(work, 'ds-split', 'features.arrow')], join(work, 'split-concat.arrow'));
+    expect(readFileSync(join(work, 'split-concat.arrow')).equals(readFileSync(join(work, 'ds-split', 'features.arrow')))).toBe(true);
   }, 120_000);
 
   it('refuses a later file that goes back in time, naming it, and keeps every valid row', async () => {
