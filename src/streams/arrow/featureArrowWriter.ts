@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import {
@@ -46,6 +46,9 @@ export class FeatureArrowWriter implements FeatureSink {
   private readonly schema: Schema;
   private readonly writer = new RecordBatchFileWriter();
   private readonly done: Promise<void>;
+  /** The writer's queue of encoded bytes, drained straight to `fd` (see `queuedBytes`), or null. */
+  private readonly queued: Uint8Array[] | null;
+  private fd = -1;
   private readonly ts: Float64Array;
   private readonly symbols: string[] = [];
   /** The one symbol of the batch so far, or null once a second one has come (see `symbolData`). */
@@ -71,9 +74,15 @@ export class FeatureArrowWriter implements FeatureSink {
     this.width = featureSet.columns.length;
     this.staged = new Float64Array(batchRows * this.width);
     mkdirSync(dirname(path), { recursive: true });
-    const file = createWriteStream(path);
-    this.writer.toNodeStream().pipe(file);
-    this.done = finished(file);
+    this.queued = queuedBytes(this.writer);
+    if (this.queued !== null) {
+      this.fd = openSync(path, 'w');
+      this.done = Promise.resolve();
+    } else {
+      const file = createWriteStream(path);
+      this.writer.toNodeStream().pipe(file);
+      this.done = finished(file);
+    }
   }
 
   add(row: FeatureRow): void {
@@ -95,7 +104,17 @@ export class FeatureArrowWriter implements FeatureSink {
     if (this.n > 0) this.writeBatch();
     if (this.rows === 0) this.writer.write(this.batch(0));
     this.writer.finish();
+    this.drain();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
     await this.done;
+  }
+
+  /** Writes what the Arrow writer has encoded so far in one system call. */
+  private drain(): void {
+    if (this.queued === null || this.queued.length === 0) return;
+    const bytes = Buffer.concat(this.queued.splice(0));
+    for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
   }
 
   /** A batch of no rows with the feature schema (an Arrow file with no rows still needs one). */
@@ -107,6 +126,7 @@ export class FeatureArrowWriter implements FeatureSink {
 
   private writeBatch(): void {
     this.writer.write(this.batch(this.n));
+    this.drain();
     this.n = 0;
     this.symbols.length = 0;
     this.mixedSymbols = false;
@@ -134,6 +154,18 @@ export class FeatureArrowWriter implements FeatureSink {
     }
     return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets, data });
   }
+}
+
+/**
+ * apache-arrow's writer puts every buffer of a batch (hundreds for a wide row) on an internal byte
+ * queue, and its Node stream hands them to the file one by one: that cost about 3 µs a row for 180
+ * columns, more than the feature engine. When the queue is where this version keeps it, it is
+ * drained synchronously instead, one write per batch; otherwise the documented stream is used.
+ * The bytes are the same either way (the replay tests compare files written both ways' readers).
+ */
+function queuedBytes(writer: RecordBatchFileWriter): Uint8Array[] | null {
+  const values = (writer as unknown as { _sink?: { _values?: unknown } })._sink?._values;
+  return Array.isArray(values) ? (values as Uint8Array[]) : null;
 }
 
 /**
