@@ -1,5 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { statSync } from 'node:fs';
 import { BAR_VALUE_FIELDS, type Bar, isValidSymbol } from '../../bars/bar.js';
 import { decimalOrViolation } from '../../bars/numbers.js';
 import { type Reject, RejectCounts, StrictRejectError, type Violation } from '../../bars/rejects.js';
@@ -8,6 +7,7 @@ import { TimeZone } from '../../time/timezone.js';
 import { type EpochUnit, type ParsedTimestamp, emptyTimestamp, guessEpochUnit, isEpochNumber, parseEpoch, parseIsoTimestamp } from '../../time/timestamps.js';
 import { detectDelimiter, splitFields } from './fields.js';
 import { type ColumnMap, type Layout, LayoutError, detectColumns } from './layout.js';
+import { textLines } from '../textLines.js';
 
 export interface CsvReadOptions {
   /** Symbol of every bar; required unless the file has a symbol column. */
@@ -124,15 +124,13 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<BarBatch> {
     const batchSize = this.options.batchSize ?? 8192;
-    const stream = createReadStream(this.file, { highWaterMark: 1 << 20 });
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
     let batch: BarBatch = { bars: [], rejects: [] };
     // Lines ready to parse: normally just the current one (two flat arrays, no object per line).
     const readyLines: string[] = [];
     const readyNumbers: number[] = [];
     let lineNo = 0;
-    try {
-      for await (let line of lines) {
+    for await (const chunk of textLines(this.file)) {
+      for (let line of chunk) {
         lineNo++;
         this.consumed += line.length + 1;
         if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
@@ -169,11 +167,8 @@ export class CsvBarReader implements AsyncIterable<BarBatch> {
           }
         }
       }
-      if (this.deferred !== null) throw this.missingZoneError(this.deferred[0]!);
-    } finally {
-      lines.close();
-      stream.destroy();
     }
+    if (this.deferred !== null) throw this.missingZoneError(this.deferred[0]!);
     if (batch.bars.length > 0 || batch.rejects.length > 0) yield batch;
   }
 
