@@ -326,15 +326,23 @@ export interface StoredFeatureRow {
  * A symbol's stored rows in ts order, a page at a time (keyset paging on ts, unique per symbol
  * under dedup), values in the feature set's column order with NULL as NaN.
  */
-export async function* readFeatureRows(db: QuestDb, table: string, featureSet: FeatureSet, symbol: string, pageSize = 10_000): AsyncGenerator<StoredFeatureRow[]> {
+export async function* readFeatureRows(
+  db: QuestDb,
+  table: string,
+  featureSet: FeatureSet,
+  symbol: string,
+  pageSize = 10_000,
+  range: { from?: number; to?: number } = {},
+): AsyncGenerator<StoredFeatureRow[]> {
   checkTableName(table);
   const names = featureSet.columns.map((c) => c.name);
   const select = `SELECT ts, ${names.map(quote).join(', ')} FROM ${table}`;
-  let after: string | null = null;
+  // Integer microseconds as text: QuestDB compares TIMESTAMP with them, exactly.
+  const micros = (ms: number) => (BigInt(Math.trunc(ms)) * 1000n).toString();
+  const upper = range.to === undefined ? '' : ` AND ts < ${micros(range.to)}`;
+  let lower = range.from === undefined ? '' : ` AND ts >= ${micros(range.from)}`;
   for (;;) {
-    const rows: Record<string, unknown>[] = after === null
-      ? await db.query(`${select} WHERE symbol = $1 ORDER BY ts LIMIT ${pageSize}`, [symbol])
-      : await db.query(`${select} WHERE symbol = $1 AND ts > $2 ORDER BY ts LIMIT ${pageSize}`, [symbol, after]);
+    const rows: Record<string, unknown>[] = await db.query(`${select} WHERE symbol = $1${lower}${upper} ORDER BY ts LIMIT ${pageSize}`, [symbol]);
     if (rows.length === 0) return;
     yield rows.map((r) => {
       const values = new Float64Array(names.length);
@@ -345,8 +353,7 @@ export async function* readFeatureRows(db: QuestDb, table: string, featureSet: F
       return { ts: r.ts as number, symbol, values };
     });
     if (rows.length < pageSize) return;
-    // Integer microseconds as text: QuestDB compares TIMESTAMP with them, exactly.
-    after = (BigInt(rows[rows.length - 1]!.ts as number) * 1000n).toString();
+    lower = ` AND ts > ${micros(rows[rows.length - 1]!.ts as number)}`;
   }
 }
 
