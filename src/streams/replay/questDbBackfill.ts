@@ -47,31 +47,45 @@ export async function backfillQuestDb(
     const stored = await storedRows(db, table);
     writer = await QuestDbFeatureWriter.open(endpoint, featureSet, { table });
     const row: FeatureRow = { symbol: '', ts: 0, values: new Float64Array(featureSet.columns.length), schemaHash: featureSet.schemaHash };
-    for (const out of outputs) {
-      const have = stored.get(out.symbol);
-      let cutoff = Number.NEGATIVE_INFINITY;
-      if (have !== undefined) {
-        const ours = await countUpTo([out], have.last);
-        if (ours === have.count) cutoff = have.last;
-        else resent.push(out.symbol);
-      }
+    const w = writer;
+    /** Sends the symbol's rows whose ts is in (after, upTo]; returns how many rows were at or before `after`. */
+    const send = async (out: SymbolOutput, after: number, upTo: number): Promise<number> => {
       row.symbol = out.symbol;
+      let before = 0;
       for await (const batch of featureBatches([out])) {
         const ts = batch.getChildAt(0)!.data[0]!.values as BigInt64Array;
         const columns = columnValues(batch);
         for (let i = 0; i < batch.numRows; i++) {
           const t = Number(ts[i]!);
-          if (t <= cutoff) {
-            skipped++;
+          if (t <= after) {
+            before++;
             continue;
           }
+          if (t > upTo) break;
           row.ts = t;
           for (let c = 0; c < columns.length; c++) row.values[c] = columns[c]![i]!;
-          writer.add(row);
+          w.add(row);
           sent++;
         }
-        await writer.flush();
+        await w.flush();
         onRows?.(sent + skipped);
+      }
+      return before;
+    };
+    for (const out of outputs) {
+      const have = stored.get(out.symbol);
+      if (have === undefined) {
+        await send(out, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+        continue;
+      }
+      // One pass sends what comes after the stored rows and counts ours up to them; only when the
+      // counts differ (a hole) is the file read again, for the rows up to the last stored one.
+      const ours = await send(out, have.last, Number.POSITIVE_INFINITY);
+      if (ours === have.count) {
+        skipped += ours;
+      } else {
+        resent.push(out.symbol);
+        await send(out, Number.NEGATIVE_INFINITY, have.last);
       }
     }
     await writer.close();
@@ -89,15 +103,6 @@ function columnValues(batch: RecordBatch): Float64Array[] {
   const out: Float64Array[] = [];
   for (let c = 2; c < batch.numCols; c++) out.push(batch.getChildAt<Float64>(c)!.data[0]!.values);
   return out;
-}
-
-async function countUpTo(outputs: readonly SymbolOutput[], last: number): Promise<number> {
-  let n = 0;
-  for await (const batch of featureBatches(outputs)) {
-    const ts = batch.getChildAt(0)!.data[0]!.values as BigInt64Array;
-    for (let i = 0; i < batch.numRows; i++) if (Number(ts[i]!) <= last) n++;
-  }
-  return n;
 }
 
 async function storedRows(db: QuestDb, table: string): Promise<Map<string, { count: number; last: number }>> {

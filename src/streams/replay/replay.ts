@@ -184,16 +184,17 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       opts.toQuestDb !== undefined ? await backfillQuestDb(opts.questdb!, opts.toQuestDb, featureSet, outputs, phase('questdb')) : null;
     const version = packageVersion();
     const commit = gitCommit();
+    const featureSetFileSha256 = sha256(readFileSync(featureSetFile));
     const fingerprint = datasetFingerprint({
       inputs,
-      featureSetFileSha256: sha256(readFileSync(featureSetFile)),
+      featureSetFileSha256,
       schemaHash: featureSet.schemaHash,
       version,
       gitCommit: commit,
     });
     const symbols = outputs.map((s) => ({ symbol: s.symbol, rows: s.rows, from: formatTs(s.first), to: formatTs(s.last) }));
     if (opts.out !== undefined) {
-      writeManifest(join(opts.out, 'manifest.json'), manifestOf(featureSet, featureSetFile, { fingerprint, inputs, version, commit, files, rejectsFile, rows, symbols, sorted, rejectTotal, command: opts.command ?? [] }, opts.out));
+      writeManifest(join(opts.out, 'manifest.json'), manifestOf(featureSet, featureSetFile, featureSetFileSha256, { fingerprint, inputs, version, commit, files, rejectsFile, rows, symbols, sorted, rejectTotal, command: opts.command ?? [] }, opts.out));
       files.manifest = join(opts.out, 'manifest.json');
     }
     const done = performance.now();
@@ -220,6 +221,7 @@ function sha256(bytes: Uint8Array): string {
 function manifestOf(
   featureSet: FeatureSet,
   featureSetFile: string,
+  featureSetFileSha256: string,
   r: {
     fingerprint: string;
     inputs: InputResult[];
@@ -246,7 +248,7 @@ function manifestOf(
       name: featureSet.name,
       version: featureSet.version,
       file: featureSetFile.startsWith(PACKAGE_ROOT) ? relative(PACKAGE_ROOT, featureSetFile) : featureSetFile,
-      fileSha256: sha256(readFileSync(featureSetFile)),
+      fileSha256: featureSetFileSha256,
       schemaHash: featureSet.schemaHash,
       anchor: anchorText(featureSet.anchor),
       timeframes: featureSet.timeframes,
