@@ -112,13 +112,17 @@ describe('barflow replay → QuestDB', { timeout: 300_000 }, () => {
     const total = symbols.length * datasetRowsCount(REAL_FILES[0]!.file);
     expect(stored, 'the kill came after the first rows were stored').toBeGreaterThan(0);
     await db.waitForWal(killed);
-    expect(await storedCount(killed), 'the kill came before the last rows were stored').toBeLessThan(total);
+    const storedBefore = await storedCount(killed);
+    expect(storedBefore, 'the kill came before the last rows were stored').toBeLessThan(total);
 
     const resumed = await barflow(args(killed, join(work, 'k2')));
     expect(resumed.code, resumed.stderr).toBe(0);
-    const r = JSON.parse(resumed.stdout).questdb;
-    expect(r.skipped).toBeGreaterThan(0);
+    const r = JSON.parse(resumed.stdout).questdb as { sent: number; skipped: number; resent: string[] };
     expect(r.sent + r.skipped).toBe(total);
+    // Requests are in flight several at a time, so a kill may leave a later request stored and an
+    // earlier one not: that symbol has a hole and is sent again whole. Every other stored row is skipped.
+    if (r.resent.length === 0) expect(r.skipped).toBe(storedBefore);
+    else expect(r.skipped).toBeLessThan(storedBefore);
 
     const whole = table('features_whole');
     expect((await barflow(args(whole, join(work, 'k3')))).code).toBe(0);
