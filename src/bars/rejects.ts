@@ -17,6 +17,8 @@ export const REJECT_REASONS = {
   duplicate: 'an identical copy of the previous bar of the symbol (same timestamp, same values)',
   conflicting_duplicate: 'the same timestamp as the previous bar of the symbol with different values',
   ts_not_increasing: 'the timestamp is earlier than the previous bar of the symbol',
+  late: 'a message whose bar is older than the last bar the live topology processed for its symbol, or opens before its latest watermark',
+  oversized_message: 'a message value larger than the live topology accepts (maxMessageBytes)',
 } as const;
 
 export type RejectReason = keyof typeof REJECT_REASONS;

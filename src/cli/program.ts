@@ -6,6 +6,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
 import { registerFileCommands } from './commands/fileCommands.js';
+import { registerLive } from './commands/live.js';
 import { registerOperatorCommands } from './commands/operatorCommands.js';
 import { registerReplay } from './commands/replay.js';
 import { registerServices } from './commands/services.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerOperatorCommands(program);
   registerReplay(program);
   registerExport(program);
+  registerLive(program);
   return program;
 }
 

@@ -53,7 +53,7 @@ export interface Topology {
   tables: TableDecl[];
 }
 
-function loadYaml<T>(file: string, schema: z.ZodType<T>): T {
+export function loadYaml<T>(file: string, schema: z.ZodType<T>): T {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));

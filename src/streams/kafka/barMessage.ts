@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { BAR_VALUE_FIELDS, type Bar, formatTs } from '../../bars/bar.js';
+import { BAR_VALUE_FIELDS, type Bar, formatTs, isValidSymbol } from '../../bars/bar.js';
 import { decimalOrViolation, formatNumber } from '../../bars/numbers.js';
 import type { Violation } from '../../bars/rejects.js';
 import { checkBarValues } from '../../bars/validation.js';
+import type { BarEvent } from '../../operators/rx.js';
 import { emptyTimestamp, parseIsoTimestamp } from '../../time/timestamps.js';
 
 /**
@@ -34,6 +35,15 @@ export function encodeBar(bar: Bar): string {
 
 export type DecodeResult = { bar: Bar; violation: null } | { bar: null; violation: Violation };
 
+/** A watermark message on the bar topic: every bar of `symbol` opening before `ts` has been sent. */
+export const WatermarkMessageSchema = z.object({ type: z.literal('watermark'), symbol: z.string(), ts: z.union([z.string(), z.number()]) });
+
+export function encodeWatermark(symbol: string, ts: number): string {
+  return `{"type":"watermark","symbol":${JSON.stringify(symbol)},"ts":"${formatTs(ts)}"}`;
+}
+
+export type DecodeEventResult = { event: BarEvent; violation: null } | { event: null; violation: Violation };
+
 const fail = (violation: Violation): DecodeResult => ({ bar: null, violation });
 
 /**
@@ -43,12 +53,51 @@ const fail = (violation: Violation): DecodeResult => ({ bar: null, violation });
  */
 export function decodeBar(value: Buffer | string | null, key?: Buffer | string | null): DecodeResult {
   if (value === null) return fail({ reason: 'malformed_record', detail: 'empty message value (tombstone)' });
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
-  } catch (err) {
-    return fail({ reason: 'malformed_record', detail: `not JSON: ${(err as Error).message}` });
+  const json = parseJson(value);
+  if (json.violation) return fail(json.violation);
+  return decodeBarJson(json.value, key);
+}
+
+/**
+ * Decodes a message of the bar topic: a bar, or a watermark (`"type":"watermark"`). The live
+ * topology reads both from the same partition, so a watermark stays in order with its symbol's bars.
+ */
+export function decodeBarEvent(value: Buffer | string | null, key?: Buffer | string | null): DecodeEventResult {
+  if (value === null) return { event: null, violation: { reason: 'malformed_record', detail: 'empty message value (tombstone)' } };
+  const json = parseJson(value);
+  if (json.violation) return { event: null, violation: json.violation };
+  if (typeof json.value === 'object' && json.value !== null && (json.value as { type?: unknown }).type !== undefined) {
+    const parsed = WatermarkMessageSchema.safeParse(json.value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return { event: null, violation: { reason: 'malformed_record', detail: `${issue.path.join('.') || 'value'}: ${issue.message}` } };
+    }
+    const ts = messageTs(parsed.data.ts);
+    if (typeof ts !== 'number') return { event: null, violation: ts };
+    if (!isValidSymbol(parsed.data.symbol)) return { event: null, violation: { reason: 'unknown_symbol_format', detail: `symbol ${JSON.stringify(parsed.data.symbol)} is not a valid symbol` } };
+    const keyViolation = checkKey(key, parsed.data.symbol);
+    if (keyViolation) return { event: null, violation: keyViolation };
+    return { event: { kind: 'watermark', symbol: parsed.data.symbol, ts }, violation: null };
   }
+  const r = decodeBarJson(json.value, key);
+  return r.violation ? { event: null, violation: r.violation } : { event: r.bar, violation: null };
+}
+
+function parseJson(value: Buffer | string): { value: unknown; violation: null } | { value: null; violation: Violation } {
+  try {
+    return { value: JSON.parse(typeof value === 'string' ? value : value.toString('utf8')), violation: null };
+  } catch (err) {
+    return { value: null, violation: { reason: 'malformed_record', detail: `not JSON: ${(err as Error).message}` } };
+  }
+}
+
+function checkKey(key: Buffer | string | null | undefined, symbol: string): Violation | null {
+  if (key === undefined || key === null) return null;
+  const keyText = typeof key === 'string' ? key : key.toString('utf8');
+  return keyText === symbol ? null : { reason: 'malformed_record', detail: `key ${JSON.stringify(keyText)} differs from symbol ${JSON.stringify(symbol)}` };
+}
+
+function decodeBarJson(json: unknown, key?: Buffer | string | null): DecodeResult {
   const parsed = BarMessageSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -57,10 +106,8 @@ export function decodeBar(value: Buffer | string | null, key?: Buffer | string |
   const m = parsed.data;
   const ts = messageTs(m.ts);
   if (typeof ts !== 'number') return fail(ts);
-  if (key !== undefined && key !== null) {
-    const keyText = typeof key === 'string' ? key : key.toString('utf8');
-    if (keyText !== m.symbol) return fail({ reason: 'malformed_record', detail: `key ${JSON.stringify(keyText)} differs from symbol ${JSON.stringify(m.symbol)}` });
-  }
+  const keyViolation = checkKey(key, m.symbol);
+  if (keyViolation) return fail(keyViolation);
   const bar: Bar = { symbol: m.symbol, ts, open: 0, high: 0, low: 0, close: 0, volume: 0 };
   for (const field of BAR_VALUE_FIELDS) {
     const raw = m[field];

@@ -1,6 +1,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { FeatureSet } from '../../operators/featureSet.js';
+
+/**
+ * What the writer needs of a table's layout: a feature set, or any other rows of named doubles
+ * keyed by (ts, symbol), such as predictions.
+ */
+export type DoubleRowSchema = Pick<FeatureSet, 'name' | 'version' | 'schemaHash'> & { columns: readonly { name: string }[] };
 import type { FeatureRow } from '../../operators/rx.js';
 import { checkTableName } from '../../topology/topology.js';
 import type { FeatureSink } from '../featureSink.js';
@@ -58,7 +64,7 @@ export class QuestDbFeatureWriter implements FeatureSink {
 
   private constructor(
     private readonly db: QuestDb,
-    readonly featureSet: FeatureSet,
+    readonly featureSet: DoubleRowSchema,
     readonly table: string,
     readonly format: IlpFloatFormat,
     private readonly opts: FeatureWriterOptions,
@@ -79,7 +85,7 @@ export class QuestDbFeatureWriter implements FeatureSink {
     }
   }
 
-  static async open(endpoint: QuestDbEndpoint, featureSet: FeatureSet, opts: FeatureWriterOptions = {}): Promise<QuestDbFeatureWriter> {
+  static async open(endpoint: QuestDbEndpoint, featureSet: DoubleRowSchema, opts: FeatureWriterOptions = {}): Promise<QuestDbFeatureWriter> {
     const table = checkTableName(opts.table ?? FEATURES_TABLE);
     const db = new QuestDb(endpoint);
     try {
@@ -108,6 +114,13 @@ export class QuestDbFeatureWriter implements FeatureSink {
   async flush(): Promise<void> {
     this.dispatch();
     while (this.failure === null && (this.queue.length > 0 || this.active >= this.inFlight)) await this.changed();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Posts what is buffered and waits until QuestDB has acknowledged every request (rows durable in its WAL). */
+  async drain(): Promise<void> {
+    this.dispatch();
+    while ((this.failure === null && this.queue.length > 0) || this.active > 0) await this.changed();
     if (this.failure) throw this.failure;
   }
 
@@ -262,7 +275,7 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export async function ensureFeatureTable(
   db: QuestDb,
   table: string,
-  featureSet: FeatureSet,
+  featureSet: DoubleRowSchema,
   opts: { partitionBy?: FeaturePartitioning } = {},
 ): Promise<'created' | 'exists' | 'altered'> {
   checkTableName(table);

@@ -1,0 +1,74 @@
+import type { Bar } from '../../bars/bar.js';
+import { FeatureEngine } from '../../operators/featureEngine.js';
+import type { FeatureSet } from '../../operators/featureSet.js';
+
+/**
+ * What the live topology keeps per message key (= symbol): the offset of the last message of the
+ * key it has taken into account, the symbol's feature engine, and its last accepted bar (for the
+ * duplicate rules). Keys that never had a valid bar have no engine, but still an offset, so that
+ * their rejects are not sent twice after a restore.
+ */
+export class LiveSymbol {
+  /** Offset of the last message of this key that has been processed (−1: none). */
+  offset = -1;
+  engine: FeatureEngine | null = null;
+  lastBar: Bar | null = null;
+
+  constructor(readonly symbol: string) {}
+
+  engineFor(featureSet: FeatureSet): FeatureEngine {
+    if (this.engine === null) this.engine = new FeatureEngine(featureSet);
+    return this.engine;
+  }
+
+  /**
+   * The snapshot value: a float64 header (format, offset, engine present, last bar's ts and
+   * values) then the engine's own exact snapshot. All float64, so it round-trips bit for bit.
+   */
+  snapshot(): Buffer {
+    const head = new Float64Array(HEADER_VALUES);
+    head[0] = SNAPSHOT_FORMAT;
+    head[1] = this.offset;
+    head[2] = this.engine === null ? 0 : 1;
+    const b = this.lastBar;
+    head[3] = b === null ? Number.NaN : b.ts;
+    if (b !== null) {
+      head[4] = b.open;
+      head[5] = b.high;
+      head[6] = b.low;
+      head[7] = b.close;
+      head[8] = b.volume;
+    }
+    const engine = this.engine?.snapshot();
+    const out = Buffer.allocUnsafe(head.byteLength + (engine?.byteLength ?? 0));
+    out.set(new Uint8Array(head.buffer), 0);
+    if (engine) out.set(engine, head.byteLength);
+    return out;
+  }
+
+  static restore(symbol: string, bytes: Uint8Array, featureSet: FeatureSet): LiveSymbol {
+    if (bytes.byteLength < HEADER_VALUES * 8) throw new Error(`state snapshot of ${symbol} is too short (${bytes.byteLength} bytes)`);
+    const head = new Float64Array(new Uint8Array(bytes.subarray(0, HEADER_VALUES * 8)).buffer);
+    if (head[0] !== SNAPSHOT_FORMAT) throw new Error(`state snapshot of ${symbol} has format ${head[0]}, expected ${SNAPSHOT_FORMAT}`);
+    const s = new LiveSymbol(symbol);
+    s.offset = head[1]!;
+    if (!Number.isNaN(head[3]!)) s.lastBar = { symbol, ts: head[3]!, open: head[4]!, high: head[5]!, low: head[6]!, close: head[7]!, volume: head[8]! };
+    if (head[2] === 1) {
+      s.engine = new FeatureEngine(featureSet);
+      try {
+        s.engine.restore(bytes.subarray(HEADER_VALUES * 8));
+      } catch (err) {
+        throw new Error(`state snapshot of ${symbol}: ${(err as Error).message}`);
+      }
+    }
+    return s;
+  }
+
+  /** The input offset a snapshot value was taken at, without restoring it. */
+  static offsetOf(bytes: Uint8Array): number {
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(8, true);
+  }
+}
+
+const SNAPSHOT_FORMAT = 1;
+const HEADER_VALUES = 9;

@@ -1,0 +1,136 @@
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { logger } from '../../log.js';
+import { LiveSymbol } from './liveSymbol.js';
+
+const log = logger('state-topic');
+
+/** Largest produce request of snapshots: under the broker's default message.max.bytes (1 MiB). */
+const SEND_BYTES = 768 * 1024;
+
+interface Stored {
+  offset: number;
+  value: Buffer;
+}
+
+/**
+ * The compacted topic of per-symbol operator state. Each snapshot goes to the state partition with
+ * the number of the bar partition it belongs to (written with an explicit partition, not by key
+ * hash), so restoring one bar partition needs that one state partition.
+ *
+ * Reading: kafkajs cannot assign partitions by hand, so one consumer per process (in a group of its
+ * own, never committing) reads the whole topic from the start and keeps, per symbol, the snapshot
+ * with the highest input offset. Highest rather than last written: a process that lost its
+ * partitions but did not know yet (a stale member) may write a snapshot after the new owner wrote
+ * a later one; the older one must not win.
+ */
+export class StateTopic {
+  private readonly byPartition = new Map<number, Map<string, Stored>>();
+  /** Next offset to read per state partition. */
+  private readonly position = new Map<number, number>();
+  private readonly reader: Consumer;
+  private readonly admin: Admin;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    kafka: Kafka,
+    readonly topic: string,
+    groupId: string,
+    private producer: Producer,
+  ) {
+    this.reader = kafka.consumer({ groupId, sessionTimeout: 30_000, maxBytesPerPartition: 8 << 20, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 } });
+    this.admin = kafka.admin();
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    await this.reader.connect();
+    await this.reader.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.reader.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        let stored = this.byPartition.get(batch.partition);
+        if (stored === undefined) this.byPartition.set(batch.partition, (stored = new Map()));
+        for (const m of batch.messages) {
+          if (m.key === null || m.value === null) continue;
+          const symbol = m.key.toString('utf8');
+          const offset = LiveSymbol.offsetOf(m.value);
+          const have = stored.get(symbol);
+          if (have === undefined || offset >= have.offset) stored.set(symbol, { offset, value: m.value });
+        }
+        const last = batch.messages.at(-1);
+        if (last) this.position.set(batch.partition, Number(last.offset) + 1);
+        this.wake();
+      },
+    });
+  }
+
+  /**
+   * Resolves when everything written to these partitions before the call has been read, so a
+   * restore sees the latest snapshots (ours included).
+   */
+  async catchUp(partitions: number[], timeoutMs = 60_000): Promise<void> {
+    const ends = await this.admin.fetchTopicOffsets(this.topic);
+    const due = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+    const behind = () => partitions.filter((p) => (this.position.get(p) ?? lowOf(ends, p)) < (due.get(p) ?? 0));
+    const deadline = Date.now() + timeoutMs;
+    while (behind().length > 0) {
+      if (Date.now() > deadline) throw new Error(`state topic ${this.topic}: partitions ${behind().join(', ')} not read to their end within ${timeoutMs / 1000} s`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 200);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+  }
+
+  /** The latest snapshot of every symbol of a bar partition. */
+  snapshots(partition: number): [string, Buffer][] {
+    return [...(this.byPartition.get(partition) ?? new Map<string, Stored>())].map(([symbol, s]) => [symbol, s.value]);
+  }
+
+  /** After a restart the topology writes with a new producer. */
+  useProducer(producer: Producer): void {
+    this.producer = producer;
+  }
+
+  /** Writes snapshots (acks=all), in produce requests of a bounded size. */
+  async write(partition: number, states: readonly LiveSymbol[]): Promise<void> {
+    let messages: { key: string; value: Buffer; partition: number }[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (messages.length === 0) return;
+      await this.producer.send({ topic: this.topic, acks: -1, messages });
+      messages = [];
+      bytes = 0;
+    };
+    for (const s of states) {
+      const value = s.snapshot();
+      if (bytes + value.byteLength > SEND_BYTES) await flush();
+      messages.push({ key: s.symbol, value, partition });
+      bytes += value.byteLength;
+    }
+    await flush();
+  }
+
+  async partitionCount(): Promise<number> {
+    const meta = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
+    return meta.topics[0]?.partitions.length ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    await this.reader.disconnect().catch((err: Error) => log.warn({ err: err.message }, 'state reader did not disconnect cleanly'));
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+function lowOf(ends: { partition: number; low: string }[], p: number): number {
+  return Number(ends.find((e) => e.partition === p)?.low ?? 0);
+}
