@@ -37,5 +37,7 @@ export function registerLive(program: Command): void {
       throw err;
     }
     await topology.done();
+    // Everything is committed and closed; kafkajs may still hold a reconnect timer, so exit here.
+    process.exit(process.exitCode ?? 0);
   });
 }

@@ -98,23 +98,31 @@ export class LiveOutputs implements LiveOutput {
     return this.bytes >= SEND_BYTES;
   }
 
-  /** Sends what is collected (acks=all) and records the rows' end-to-end times. */
-  async send(producer: Producer): Promise<void> {
+  /**
+   * Starts sending what is collected (acks=all) and clears it at once, so collecting can go on
+   * while the broker writes; the promise settles when the broker has acknowledged it.
+   */
+  send(producer: Producer): Promise<void> {
     const topicMessages = [
       { topic: this.t.topics.features, messages: this.features },
       { topic: this.t.topics.predictions, messages: this.predictions },
       { topic: this.t.topics.dlq, messages: this.dlq },
     ].filter((t) => t.messages.length > 0);
-    if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
-    const now = Date.now();
-    const m = this.t.metrics;
-    for (const s of this.stamps) m.endToEndSeconds.observe((now - s) / 1000);
-    m.rowsOut.inc(this.features.length);
-    m.predictionsOut.inc(this.predictions.length);
+    const stamps = this.stamps;
+    const rows = this.features.length;
+    const predictions = this.predictions.length;
     this.features = [];
     this.predictions = [];
     this.dlq = [];
     this.stamps = [];
     this.bytes = 0;
+    if (topicMessages.length === 0) return Promise.resolve();
+    return producer.sendBatch({ topicMessages, acks: -1 }).then(() => {
+      const now = Date.now();
+      const m = this.t.metrics;
+      for (const s of stamps) m.endToEndSeconds.observe((now - s) / 1000);
+      m.rowsOut.inc(rows);
+      m.predictionsOut.inc(predictions);
+    });
   }
 }

@@ -67,6 +67,7 @@ export class LiveTopology {
   /** Batches and checkpoints run one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
   private stopped!: Promise<void>;
+  private lastCheckpoint = 0;
   private resolveStopped!: () => void;
 
   constructor(
@@ -104,7 +105,10 @@ export class LiveTopology {
     this.server = served.server;
     this.metricsUrl = served.url;
     await this.startConsumer();
-    this.commitTimer = setInterval(() => void this.serial(() => this.checkpoint()).catch((err: Error) => log.warn({ err: err.message }, 'checkpoint failed; retried at the next interval')), c.commitIntervalMs);
+    // Checkpoints run after batches (inside eachBatch, heartbeating); the timer covers quiet times.
+    this.commitTimer = setInterval(() => {
+      if (performance.now() - this.lastCheckpoint >= c.commitIntervalMs) void this.serial(() => this.checkpoint()).catch((err: Error) => log.warn({ err: err.message }, 'checkpoint failed; retried at the next interval'));
+    }, c.commitIntervalMs);
     log.info({ group: c.kafka.groupId, topic: c.topics.bars, metrics: this.metricsUrl, featureSet: `${this.featureSet.name}@${this.featureSet.version}`, model: this.predictor?.name ?? null }, 'live topology started');
   }
 
@@ -224,7 +228,7 @@ export class LiveTopology {
     return run;
   }
 
-  private async processBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async processBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.stopping || batch.messages.length === 0) return;
     const p = batch.partition;
     const generation = this.generation;
@@ -242,6 +246,8 @@ export class LiveTopology {
         proc = this.processors.get(p)!;
       }
       const out = this.outputs;
+      const tBatch = performance.now();
+      const sends: Promise<void>[] = [];
       let last = -1;
       for (const m of batch.messages) {
         if (!isRunning() || isStale()) break;
@@ -250,9 +256,14 @@ export class LiveTopology {
         proc.process({ partition: p, offset: Number(m.offset), key: m.key, value: m.value }, out);
         this.metrics.barSeconds.observe((performance.now() - t0) / 1000);
         last = Number(m.offset);
-        if (out.full) await out.send(this.producer!);
+        if (out.full) sends.push(out.send(this.producer!));
       }
-      await out.send(this.producer!);
+      const tSend = performance.now();
+      sends.push(out.send(this.producer!));
+      // allSettled: a failed request must not leave the others' failures unhandled.
+      const failed = (await Promise.allSettled(sends)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      log.debug({ partition: p, messages: batch.messages.length, processMs: tSend - tBatch, sendMs: performance.now() - tSend }, 'batch');
       if (last < 0) return;
       this.metrics.barsIn.inc(last - Number(batch.firstOffset()) + 1);
       this.metrics.skipped.inc(proc.skipped);
@@ -260,6 +271,15 @@ export class LiveTopology {
       this.metrics.lag.set({ partition: String(p) }, Math.max(0, Number(batch.highWatermark) - last - 1));
       if (generation === this.generation) this.progress.set(p, last + 1);
       resolveOffset(String(last));
+      // Backpressure: QuestDB is often the slowest output; at most its requests in flight stay queued.
+      await this.featureWriter?.flush();
+      await this.predictionWriter?.flush();
+      if (performance.now() - this.lastCheckpoint >= this.config.commitIntervalMs) {
+        await this.checkpoint(async () => {
+          // A rebalance is noticed by kafkajs after this batch; here the beat only keeps the membership.
+          await heartbeat().catch(() => undefined);
+        });
+      }
     } catch (err) {
       // The states may be ahead of what was sent: forget them all and start over from the last
       // checkpoint with a new consumer.
@@ -287,6 +307,7 @@ export class LiveTopology {
       await this.consumer!.commitOffsets([{ topic: c.topics.bars, partition: p, offset: String(start) }]);
       const ignored = this.state.snapshots(p).length;
       if (ignored > 0) log.warn({ partition: p, ignored }, 'no committed offset: snapshots in the state topic are from another group or run, ignored');
+      log.info({ partition: p, from: start }, 'partition starts without state (no committed offset)');
     } else {
       await this.state.catchUp([p]);
       const snapshots = this.state.snapshots(p);
@@ -303,17 +324,20 @@ export class LiveTopology {
    * of the symbols changed since the last checkpoint written, offsets committed. In that order, so
    * that a committed offset is always covered by snapshots, and a snapshot by its outputs.
    */
-  private async checkpoint(): Promise<void> {
+  private async checkpoint(beat: () => Promise<void> = async () => undefined): Promise<void> {
+    this.lastCheckpoint = performance.now();
     if (this.progress.size === 0 || this.consumer === null) return;
     const generation = this.generation;
     const progress = [...this.progress];
     const processors = this.processors;
     await this.featureWriter?.drain();
     await this.predictionWriter?.drain();
+    await beat();
     for (const [p] of progress) {
       const proc = processors.get(p);
       if (proc !== undefined) await this.state.write(p, proc.takeDirty());
     }
+    await beat();
     if (generation !== this.generation) return;
     await this.consumer.commitOffsets(progress.map(([partition, offset]) => ({ topic: this.config.topics.bars, partition, offset: String(offset) })));
     for (const [p, offset] of progress) if (this.progress.get(p) === offset) this.progress.delete(p);
@@ -327,15 +351,21 @@ export class LiveTopology {
     log.info('stopping: finishing the batch in flight, then a last checkpoint');
     if (this.commitTimer) clearInterval(this.commitTimer);
     if (this.restarting) clearTimeout(this.restarting);
+    const step = async (what: string, work: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await work().catch((err: Error) => log.warn({ err: err.message }, `${what} failed`));
+      log.debug({ ms: Math.round(performance.now() - t0) }, what);
+    };
     try {
       this.consumer?.pause([{ topic: this.config.topics.bars }]);
-      await this.serial(() => this.checkpoint()).catch((err: Error) => log.warn({ err: err.message }, 'last checkpoint failed; the next start re-does the work since the one before'));
-      await this.consumer?.disconnect().catch(() => undefined);
-      await this.producer?.disconnect().catch(() => undefined);
-      await this.state?.stop();
-      await this.featureWriter?.close().catch((err: Error) => log.warn({ err: err.message }, 'QuestDB features writer did not close cleanly'));
-      await this.predictionWriter?.close().catch((err: Error) => log.warn({ err: err.message }, 'QuestDB predictions writer did not close cleanly'));
-      await this.admin?.disconnect().catch(() => undefined);
+      // A failed last checkpoint only means the next start re-does the work since the one before.
+      await step('last checkpoint', () => this.serial(() => this.checkpoint()));
+      await step('consumer disconnect', async () => this.consumer?.disconnect());
+      await step('producer disconnect', async () => this.producer?.disconnect());
+      await step('state reader stop', async () => this.state?.stop());
+      await step('QuestDB features writer close', async () => this.featureWriter?.close());
+      await step('QuestDB predictions writer close', async () => this.predictionWriter?.close());
+      await step('admin disconnect', async () => this.admin?.disconnect());
       await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     } finally {
       log.info('stopped');

@@ -30,6 +30,7 @@ export class StateTopic {
   private readonly reader: Consumer;
   private readonly admin: Admin;
   private waiters: (() => void)[] = [];
+  private stopping = false;
 
   constructor(
     kafka: Kafka,
@@ -37,7 +38,13 @@ export class StateTopic {
     groupId: string,
     private producer: Producer,
   ) {
-    this.reader = kafka.consumer({ groupId, sessionTimeout: 30_000, maxBytesPerPartition: 8 << 20, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 } });
+    this.reader = kafka.consumer({
+      groupId,
+      sessionTimeout: 30_000,
+      maxBytesPerPartition: 8 << 20,
+      maxWaitTimeInMs: 500,
+      retry: { retries: 10, maxRetryTime: 10_000, restartOnFailure: async () => !this.stopping },
+    });
     this.admin = kafka.admin();
   }
 
@@ -120,7 +127,11 @@ export class StateTopic {
   }
 
   async stop(): Promise<void> {
-    await this.reader.disconnect().catch((err: Error) => log.warn({ err: err.message }, 'state reader did not disconnect cleanly'));
+    this.stopping = true;
+    // The reader never commits, so nothing is lost by not waiting long for kafkajs to leave its
+    // group (it can take a session timeout when a fetch is in flight).
+    const left = this.reader.disconnect().catch((err: Error) => log.warn({ err: err.message }, 'state reader did not disconnect cleanly'));
+    await Promise.race([left, new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.admin.disconnect().catch(() => undefined);
   }
 

@@ -98,6 +98,13 @@ function checkKey(key: Buffer | string | null | undefined, symbol: string): Viol
 }
 
 function decodeBarJson(json: unknown, key?: Buffer | string | null): DecodeResult {
+  if (typeof json === 'object' && json !== null) {
+    // JSON.parse turns an overflowing literal such as 1e999 into Infinity: say so, not "invalid".
+    for (const field of ['ts', ...BAR_VALUE_FIELDS] as const) {
+      const v = (json as Record<string, unknown>)[field];
+      if (typeof v === 'number' && !Number.isFinite(v)) return fail({ reason: 'non_finite', detail: `${field}: ${v} is not finite (overflowing JSON number)` });
+    }
+  }
   const parsed = BarMessageSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -111,7 +118,7 @@ function decodeBarJson(json: unknown, key?: Buffer | string | null): DecodeResul
   const bar: Bar = { symbol: m.symbol, ts, open: 0, high: 0, low: 0, close: 0, volume: 0 };
   for (const field of BAR_VALUE_FIELDS) {
     const raw = m[field];
-    // JSON numbers are finite by construction; decimal strings go through the file grammar.
+    // JSON numbers are finite here (checked above); decimal strings go through the file grammar.
     const v = typeof raw === 'number' ? raw : decimalOrViolation(raw.trim(), field);
     if (typeof v !== 'number') return fail(v);
     bar[field] = v;
