@@ -1,13 +1,18 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ServiceManager } from '../../src/services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../src/services/settings.js';
+import { type Bar, formatTs } from '../../src/bars/bar.js';
+import { BAR_CSV_HEADER, formatBarCsv } from '../../src/streams/csv/csvBarWriter.js';
+import { encodeBar } from '../../src/streams/kafka/barMessage.js';
+import { createKafka, idempotentProducer } from '../../src/streams/kafka/kafkaClient.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
+import { readAll } from '../helpers/files.js';
 import { type LiveNames, LiveProcess, sharedBarFiles, waitCommitted, writeLiveConfig } from '../helpers/live.js';
-import { barflow, consumeUntil, endpoints } from '../helpers/services.js';
+import { barflow, consumeAll, consumeUntil, createTopic, endpoints } from '../helpers/services.js';
 
 const work = mkdtempSync(join(tmpdir(), 'barflow-live-it-'));
 const db = new QuestDb(endpoints().questdb);
@@ -199,5 +204,72 @@ describe('barflow live, scaled out and disturbed', { timeout: 300_000 }, () => {
     expect(p.child.exitCode, 'the live process kept running').toBeNull();
     expect(await p.stop()).toBe(0);
     await expectParity(names.featuresTable);
+  });
+});
+
+describe('barflow live, bad input', { timeout: 300_000 }, () => {
+  it('every kind of bad message goes to the DLQ with its reason, original bytes and source; every valid bar has its row; the process never restarts', async () => {
+    const { file: csv, symbol: fileSymbol } = FILES[0]!;
+    const symbol = `BAD${fileSymbol}`.slice(0, 20);
+    const { bars } = await readAll(csv, { symbol });
+    const valid = bars.slice(0, 400);
+    const { file, names } = config({ maxMessageBytes: 4096 });
+    await createTopic(names.bars, 6);
+    // The stream: valid bars, with one bad message of each kind after every 30th bar.
+    const bar = (b: Bar) => encodeBar(b);
+    const bad: { value: string; reason: string }[] = [];
+    const sent: { value: Buffer; reason: string | null }[] = [];
+    const kinds = (prev: Bar, before: Bar): { value: string; reason: string | null }[] => [
+      { value: '{"symbol": not json', reason: 'malformed_record' },
+      { value: JSON.stringify({ symbol, ts: formatTs(prev.ts + 60_000), open: 1, high: 1, low: 1, close: 1 }), reason: 'malformed_record' },
+      { value: bar(prev).replace(/"open":[^,]+/, '"open":"NaN"'), reason: 'non_finite' },
+      { value: bar(prev).replace(/"high":[^,]+/, '"high":1e999'), reason: 'non_finite' },
+      { value: bar({ ...prev, ts: prev.ts + 60_000, high: prev.low - 1 }), reason: 'high_below_low' },
+      { value: bar({ ...prev, ts: prev.ts + 60_000, volume: -1 }), reason: 'negative_volume' },
+      { value: bar(prev).replace(/:00\.000Z|:00Z/, ':30Z'), reason: 'ts_not_minute_aligned' },
+      { value: bar(before), reason: 'late' },
+      { value: bar({ ...prev, close: prev.close === prev.high ? prev.low : prev.high }), reason: 'conflicting_duplicate' },
+      { value: bar(prev), reason: null }, // an exact duplicate: dropped, counted
+      { value: bar(prev).replace('}', `,"pad":"${'x'.repeat(5000)}"}`), reason: 'oversized_message' },
+    ];
+    valid.forEach((b, i) => {
+      sent.push({ value: Buffer.from(bar(b)), reason: null });
+      if (i >= 2 && i % 30 === 0) for (const k of kinds(b, valid[i - 2]!)) sent.push({ value: Buffer.from(k.value), reason: k.reason });
+    });
+    for (const s of sent) if (s.reason) bad.push({ value: s.value.toString(), reason: s.reason });
+    const kafka = createKafka(endpoints().brokers, 'barflow-test');
+    const producer = idempotentProducer(kafka);
+    await producer.connect();
+    await producer.send({ topic: names.bars, acks: -1, messages: sent.map((s) => ({ key: symbol, value: s.value })) });
+    await producer.disconnect();
+
+    const p = live(file);
+    await p.ready();
+    await waitCommitted(names.group, names.bars);
+    const duplicates = await p.metric('barflow_live_duplicates_total');
+    const rejected = await p.metric('barflow_live_rejects_total');
+    expect(p.logs.filter((l) => l.msg === 'joined the group').length, 'one join: never restarted').toBe(1);
+    expect(p.logs.some((l) => l.msg === 'consumer restart scheduled')).toBe(false);
+    expect(await p.stop()).toBe(0);
+    expect(rejected).toBe(bad.length);
+    expect(duplicates).toBe(sent.length - valid.length - bad.length);
+
+    const dlq = await consumeAll(names.dlq, bad.length);
+    expect(dlq.length).toBe(bad.length);
+    const byOffset = dlq.map((d) => d.message).sort((a, b) => Number(a.headers!['barflow-source-offset']) - Number(b.headers!['barflow-source-offset']));
+    byOffset.forEach((m, i) => {
+      expect(m.headers!['barflow-reason']!.toString(), m.value!.toString().slice(0, 80)).toBe(bad[i]!.reason);
+      expect(m.value!.toString()).toBe(bad[i]!.value);
+      expect(m.key!.toString()).toBe(symbol);
+      expect(m.headers!['barflow-source-topic']!.toString()).toBe(names.bars);
+      expect(m.headers!['barflow-detail']!.toString().length).toBeGreaterThan(0);
+    });
+    // The offsets name the bad messages: every one differs, all on the symbol's partition.
+    expect(new Set(byOffset.map((m) => m.headers!['barflow-source-offset']!.toString())).size).toBe(bad.length);
+    expect(new Set(byOffset.map((m) => m.headers!['barflow-source-partition']!.toString())).size).toBe(1);
+
+    const validCsv = join(work, `${symbol}.valid.csv`);
+    writeFileSync(validCsv, `${BAR_CSV_HEADER}\n${valid.map((b) => formatBarCsv(b)).join('\n')}\n`);
+    await expectParity(names.featuresTable, [{ file: validCsv, symbol }]);
   });
 });
