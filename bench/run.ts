@@ -20,6 +20,7 @@ import { loadTopology } from '../dist/topology/topology.js';
 import { section } from './harness.js';
 import { benchInput } from './input.js';
 import { operatorBench } from './operators.js';
+import { liveBench } from './live.js';
 import { benchQuestDbFeatures } from './questdbFeatures.js';
 import { replayBench } from './replay.js';
 
@@ -131,6 +132,10 @@ if (await kafkaAnswers(brokers)) {
   await admin.connect();
   await admin.deleteTopics({ topics: [topic] });
   await admin.disconnect();
+  if (await questDbAnswers(questdb)) {
+    const env = { BARFLOW_KAFKA_BROKERS: brokers.join(','), BARFLOW_QUESTDB: process.env.BARFLOW_QUESTDB ?? `http::addr=${new URL(questdb.httpUrl).host};` };
+    Object.assign(figures, await liveBench(kafka, bars, env, questdb));
+  }
 } else {
   console.log(`\nKafka at ${brokers.join(',')} does not answer: skipped (npx barflow services up)`);
 }

@@ -47,7 +47,7 @@ export const LiveConfigSchema = z
       .strict()
       .default({ enabled: true, featuresTable: 'features', predictionsTable: 'predictions' }),
     model: DriftModelSchema.nullable().default(null).describe('predictor; null for feature rows only. Built in: {builtin: drift}'),
-    commitIntervalMs: z.number().int().min(10).default(5000).describe('how often state is snapshotted and offsets committed; a crash re-does at most this much work'),
+    commitIntervalMs: z.number().int().min(10).default(10_000).describe('how often state is snapshotted and offsets committed; a crash re-does at most this much work'),
     maxMessageBytes: z.number().int().positive().default(65_536).describe('bar messages larger than this are refused (oversized_message)'),
     metrics: z
       .object({

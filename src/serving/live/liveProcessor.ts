@@ -99,6 +99,11 @@ export class LiveProcessor {
     return out;
   }
 
+  /** Marks states changed again (their snapshot was not written). */
+  markDirty(states: readonly LiveSymbol[]): void {
+    for (const s of states) this.dirty.add(s);
+  }
+
   /** Puts states back as a snapshot left them (before any message of their partition is processed). */
   restore(symbol: string, bytes: Uint8Array): void {
     this.symbols.set(symbol, LiveSymbol.restore(symbol, bytes, this.featureSet));

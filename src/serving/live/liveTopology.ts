@@ -68,6 +68,7 @@ export class LiveTopology {
   private chain: Promise<void> = Promise.resolve();
   private stopped!: Promise<void>;
   private lastCheckpoint = 0;
+  private persisting: Promise<void> | null = null;
   private resolveStopped!: () => void;
 
   constructor(
@@ -105,9 +106,9 @@ export class LiveTopology {
     this.server = served.server;
     this.metricsUrl = served.url;
     await this.startConsumer();
-    // Checkpoints run after batches (inside eachBatch, heartbeating); the timer covers quiet times.
+    // Checkpoints start after batches; the timer covers quiet times.
     this.commitTimer = setInterval(() => {
-      if (performance.now() - this.lastCheckpoint >= c.commitIntervalMs) void this.serial(() => this.checkpoint()).catch((err: Error) => log.warn({ err: err.message }, 'checkpoint failed; retried at the next interval'));
+      if (performance.now() - this.lastCheckpoint >= c.commitIntervalMs) void this.serial(async () => this.startCheckpoint());
     }, c.commitIntervalMs);
     log.info({ group: c.kafka.groupId, topic: c.topics.bars, metrics: this.metricsUrl, featureSet: `${this.featureSet.name}@${this.featureSet.version}`, model: this.predictor?.name ?? null }, 'live topology started');
   }
@@ -228,7 +229,7 @@ export class LiveTopology {
     return run;
   }
 
-  private async processBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async processBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.stopping || batch.messages.length === 0) return;
     const p = batch.partition;
     const generation = this.generation;
@@ -274,12 +275,7 @@ export class LiveTopology {
       // Backpressure: QuestDB is often the slowest output; at most its requests in flight stay queued.
       await this.featureWriter?.flush();
       await this.predictionWriter?.flush();
-      if (performance.now() - this.lastCheckpoint >= this.config.commitIntervalMs) {
-        await this.checkpoint(async () => {
-          // A rebalance is noticed by kafkajs after this batch; here the beat only keeps the membership.
-          await heartbeat().catch(() => undefined);
-        });
-      }
+      if (performance.now() - this.lastCheckpoint >= this.config.commitIntervalMs) this.startCheckpoint();
     } catch (err) {
       // The states may be ahead of what was sent: forget them all and start over from the last
       // checkpoint with a new consumer.
@@ -320,28 +316,42 @@ export class LiveTopology {
   }
 
   /**
-   * Makes everything processed so far durable, then commits: QuestDB rows acknowledged, snapshots
-   * of the symbols changed since the last checkpoint written, offsets committed. In that order, so
-   * that a committed offset is always covered by snapshots, and a snapshot by its outputs.
+   * A checkpoint, in two halves. Captured at once, between batches (so every output of the
+   * captured messages has been acknowledged by Kafka): the offsets reached and the snapshots of the
+   * symbols changed since the last checkpoint. Persisted in the background while batches go on:
+   * QuestDB rows acknowledged, snapshots written, then offsets committed. In that order, so that a
+   * committed offset is always covered by snapshots, and a snapshot by its outputs. One persists at
+   * a time; a failed one gives its symbols back to the next.
    */
-  private async checkpoint(beat: () => Promise<void> = async () => undefined): Promise<void> {
+  private startCheckpoint(): void {
+    if (this.persisting !== null || this.consumer === null) return;
     this.lastCheckpoint = performance.now();
-    if (this.progress.size === 0 || this.consumer === null) return;
+    if (this.progress.size === 0) return;
     const generation = this.generation;
+    const consumer = this.consumer;
     const progress = [...this.progress];
-    const processors = this.processors;
-    await this.featureWriter?.drain();
-    await this.predictionWriter?.drain();
-    await beat();
-    for (const [p] of progress) {
-      const proc = processors.get(p);
-      if (proc !== undefined) await this.state.write(p, proc.takeDirty());
-    }
-    await beat();
-    if (generation !== this.generation) return;
-    await this.consumer.commitOffsets(progress.map(([partition, offset]) => ({ topic: this.config.topics.bars, partition, offset: String(offset) })));
-    for (const [p, offset] of progress) if (this.progress.get(p) === offset) this.progress.delete(p);
-    this.metrics.commits.inc();
+    const snapshots = progress.flatMap(([p]) => {
+      const proc = this.processors.get(p);
+      if (proc === undefined) return [];
+      const states = proc.takeDirty();
+      return [{ p, proc, states, values: states.map((s) => ({ symbol: s.symbol, value: s.snapshot() })) }];
+    });
+    this.persisting = (async () => {
+      await this.featureWriter?.drain();
+      await this.predictionWriter?.drain();
+      for (const { p, values } of snapshots) await this.state.write(p, values);
+      if (generation !== this.generation) return;
+      await consumer.commitOffsets(progress.map(([partition, offset]) => ({ topic: this.config.topics.bars, partition, offset: String(offset) })));
+      for (const [p, offset] of progress) if (this.progress.get(p) === offset) this.progress.delete(p);
+      this.metrics.commits.inc();
+    })()
+      .catch((err: Error) => {
+        for (const { p, proc, states } of snapshots) if (this.processors.get(p) === proc) proc.markDirty(states);
+        log.warn({ err: err.message }, 'checkpoint failed; its symbols go into the next one');
+      })
+      .finally(() => {
+        this.persisting = null;
+      });
   }
 
   /** Graceful stop (SIGTERM): no new batches, the one in flight finishes, a last checkpoint, leave the group. */
@@ -359,7 +369,13 @@ export class LiveTopology {
     try {
       this.consumer?.pause([{ topic: this.config.topics.bars }]);
       // A failed last checkpoint only means the next start re-does the work since the one before.
-      await step('last checkpoint', () => this.serial(() => this.checkpoint()));
+      await step('last checkpoint', () =>
+        this.serial(async () => {
+          await this.persisting;
+          this.startCheckpoint();
+          await this.persisting;
+        }),
+      );
       await step('consumer disconnect', async () => this.consumer?.disconnect());
       await step('producer disconnect', async () => this.producer?.disconnect());
       await step('state reader stop', async () => this.state?.stop());

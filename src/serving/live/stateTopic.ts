@@ -19,7 +19,8 @@ interface Stored {
  *
  * Reading: kafkajs cannot assign partitions by hand, so one consumer per process (in a group of its
  * own, never committing) reads the whole topic from the start and keeps, per symbol, the snapshot
- * with the highest input offset. Highest rather than last written: a process that lost its
+ * with the highest input offset. It reads only while a restore waits for it, and rests (paused)
+ * in between. Highest rather than last written: a process that lost its
  * partitions but did not know yet (a stale member) may write a snapshot after the new owner wrote
  * a later one; the older one must not win.
  */
@@ -31,6 +32,8 @@ export class StateTopic {
   private readonly admin: Admin;
   private waiters: (() => void)[] = [];
   private stopping = false;
+  /** catchUp calls under way (the reader is paused when there are none). */
+  private readers = 0;
 
   constructor(
     kafka: Kafka,
@@ -69,6 +72,7 @@ export class StateTopic {
         this.wake();
       },
     });
+    this.reader.pause([{ topic: this.topic }]);
   }
 
   /**
@@ -76,6 +80,17 @@ export class StateTopic {
    * restore sees the latest snapshots (ours included).
    */
   async catchUp(partitions: number[], timeoutMs = 60_000): Promise<void> {
+    this.readers++;
+    this.reader.resume([{ topic: this.topic }]);
+    try {
+      await this.readTo(partitions, timeoutMs);
+    } finally {
+      // Between restores the reader rests: reading our own snapshots back would double the traffic.
+      if (--this.readers === 0) this.reader.pause([{ topic: this.topic }]);
+    }
+  }
+
+  private async readTo(partitions: number[], timeoutMs: number): Promise<void> {
     const ends = await this.admin.fetchTopicOffsets(this.topic);
     const due = new Map(ends.map((e) => [e.partition, Number(e.high)]));
     const behind = () => partitions.filter((p) => (this.position.get(p) ?? lowOf(ends, p)) < (due.get(p) ?? 0));
@@ -102,8 +117,8 @@ export class StateTopic {
     this.producer = producer;
   }
 
-  /** Writes snapshots (acks=all), in produce requests of a bounded size. */
-  async write(partition: number, states: readonly LiveSymbol[]): Promise<void> {
+  /** Writes snapshots taken earlier (acks=all), in produce requests of a bounded size. */
+  async write(partition: number, snapshots: readonly { symbol: string; value: Buffer }[]): Promise<void> {
     let messages: { key: string; value: Buffer; partition: number }[] = [];
     let bytes = 0;
     const flush = async () => {
@@ -112,10 +127,9 @@ export class StateTopic {
       messages = [];
       bytes = 0;
     };
-    for (const s of states) {
-      const value = s.snapshot();
+    for (const { symbol, value } of snapshots) {
       if (bytes + value.byteLength > SEND_BYTES) await flush();
-      messages.push({ key: s.symbol, value, partition });
+      messages.push({ key: symbol, value, partition });
       bytes += value.byteLength;
     }
     await flush();
