@@ -39,7 +39,7 @@ export {
   validateFile,
 } from './streams/fileJobs.js';
 
-export { BAR_MESSAGE_HEADERS, type BarMessage, BarMessageSchema, type DecodeResult, decodeBar, encodeBar } from './streams/kafka/barMessage.js';
+export { BAR_MESSAGE_HEADERS, type BarMessage, BarMessageSchema, type DecodeEventResult, type DecodeResult, WatermarkMessageSchema, decodeBar, decodeBarEvent, encodeBar, encodeWatermark } from './streams/kafka/barMessage.js';
 export { KafkaBarPublisher, type PublishOptions } from './streams/kafka/barPublisher.js';
 export { DEFAULT_BROKERS, brokersFromEnv, createKafka, idempotentProducer, parseBrokers } from './streams/kafka/kafkaClient.js';
 export { KafkaRejectTopic } from './streams/kafka/rejectTopic.js';
@@ -101,3 +101,4 @@ export { type ReplaySource, expandInputs, planUnits, symbolFromFileName } from '
 export type { BackfillResult } from './streams/replay/questDbBackfill.js';
 
 export * from './training/index.js';
+export * from './serving/index.js';
