@@ -59,6 +59,7 @@ export class LiveTopology {
   /** Next offset to commit per partition, for the current generation. */
   private progress = new Map<number, number>();
   private generation = 0;
+  private assigned: number[] = [];
   private joined = false;
   private stopping = false;
   private restarting: NodeJS.Timeout | null = null;
@@ -127,7 +128,7 @@ export class LiveTopology {
   }
 
   describe(): Record<string, unknown> {
-    return { joined: this.joined, partitions: [...this.processors.keys()].sort((a, b) => a - b), generation: this.generation, stopping: this.stopping };
+    return { joined: this.joined, partitions: this.assigned, restored: [...this.processors.keys()].sort((a, b) => a - b), generation: this.generation, stopping: this.stopping };
   }
 
   private async prepareTopics(): Promise<void> {
@@ -172,7 +173,8 @@ export class LiveTopology {
       this.progress = new Map();
       this.joined = true;
       this.restartDelayMs = 0;
-      const partitions = e.payload.memberAssignment[c.topics.bars] ?? [];
+      const partitions = [...(e.payload.memberAssignment[c.topics.bars] ?? [])].sort((a, b) => a - b);
+      this.assigned = partitions;
       this.metrics.assigned.set(partitions.length);
       log.info({ generation: this.generation, partitions }, 'joined the group');
     });
