@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolve } from 'node:path';
+import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ServiceManager } from '../../src/services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../src/services/settings.js';
@@ -162,9 +163,19 @@ describe('barflow live, interrupted', { timeout: 300_000 }, () => {
   });
 });
 
-/** Each file under several symbols, so that the symbols spread over the partitions. */
+/**
+ * Each file under several symbols, so that the symbols spread over the partitions: with two
+ * members, kafkajs's round-robin assigner gives one the even partitions and the other the odd, so
+ * more copies are added until both parities have a symbol (whatever the data files' symbols are).
+ */
 function manySymbols(copies: number): Stream {
-  return FILES.flatMap(({ file, symbol }) => Array.from({ length: copies }, (_, k) => ({ file, symbol: `${symbol}${String.fromCharCode(65 + k)}` })));
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = [0, 1, 2, 3, 4, 5].map((partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partition = (symbol: string) => partitioner({ topic: 't', partitionMetadata, message: { key: symbol, value: null } });
+  const name = (symbol: string, k: number) => `${symbol}${String.fromCharCode(65 + (k % 26))}${k >= 26 ? Math.floor(k / 26) : ''}`;
+  const streams = FILES.flatMap(({ file, symbol }) => Array.from({ length: copies }, (_, k) => ({ file, symbol: name(symbol, k) })));
+  for (let k = copies; new Set(streams.map((s) => partition(s.symbol) % 2)).size < 2; k++) streams.push({ file: FILES[0]!.file, symbol: name(FILES[0]!.symbol, k) });
+  return streams;
 }
 
 describe('barflow live, scaled out and disturbed', { timeout: 300_000 }, () => {
