@@ -3,13 +3,11 @@ import type { Violation } from '../../bars/rejects.js';
 import type { FeatureSet } from '../../operators/featureSet.js';
 import type { FeatureRow } from '../../operators/rx.js';
 import type { QuestDbFeatureWriter } from '../../streams/questdb/featureWriter.js';
+import { MAX_PRODUCE_BYTES } from '../../streams/kafka/kafkaClient.js';
 import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
 import type { LiveMessage, LiveOutput } from './liveProcessor.js';
 import type { LiveMetrics } from './liveMetrics.js';
 import { type FeatureMessageFormat, encodeFeatureRow, encodePrediction, featureHeaders } from './outputMessages.js';
-
-/** Largest produce request: under the broker's default message.max.bytes (1 MiB) per partition batch. */
-const SEND_BYTES = 768 * 1024;
 
 export interface LiveOutputTargets {
   featureSet: FeatureSet;
@@ -95,7 +93,7 @@ export class LiveOutputs implements LiveOutput {
 
   /** True when enough is collected to send now rather than at the end of the batch. */
   get full(): boolean {
-    return this.bytes >= SEND_BYTES;
+    return this.bytes >= MAX_PRODUCE_BYTES;
   }
 
   /**

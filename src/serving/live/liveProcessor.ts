@@ -65,7 +65,8 @@ export class LiveProcessor {
       return { reason: 'oversized_message', detail: `value of ${m.value.byteLength} bytes is over the limit of ${this.maxMessageBytes}` };
     }
     if (m.key === null) return { reason: 'malformed_record', detail: 'message has no key; bars are keyed by symbol so that a symbol stays on one partition' };
-    const decoded = decodeBarEvent(m.value, m.key);
+    // The key as text is the state's symbol: decoded once per message, not again for the check.
+    const decoded = decodeBarEvent(m.value, s.symbol);
     if (decoded.violation) return decoded.violation;
     const event = decoded.event;
     const engine = s.engineFor(this.featureSet);

@@ -1,11 +1,9 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { MAX_PRODUCE_BYTES } from '../../streams/kafka/kafkaClient.js';
 import { logger } from '../../log.js';
 import { LiveSymbol } from './liveSymbol.js';
 
 const log = logger('state-topic');
-
-/** Largest produce request of snapshots: under the broker's default message.max.bytes (1 MiB). */
-const SEND_BYTES = 768 * 1024;
 
 interface Stored {
   offset: number;
@@ -128,16 +126,11 @@ export class StateTopic {
       bytes = 0;
     };
     for (const { symbol, value } of snapshots) {
-      if (bytes + value.byteLength > SEND_BYTES) await flush();
+      if (bytes + value.byteLength > MAX_PRODUCE_BYTES) await flush();
       messages.push({ key: symbol, value, partition });
       bytes += value.byteLength;
     }
     await flush();
-  }
-
-  async partitionCount(): Promise<number> {
-    const meta = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
-    return meta.topics[0]?.partitions.length ?? 0;
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,9 @@ import { logger } from '../../log.js';
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
 
+/** Largest produce request barflow builds: under the broker's default message.max.bytes (1 MiB) per partition batch. */
+export const MAX_PRODUCE_BYTES = 768 * 1024;
+
 export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   return parseBrokers(env.BARFLOW_KAFKA_BROKERS || DEFAULT_BROKERS);
 }
