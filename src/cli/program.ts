@@ -8,9 +8,11 @@ import { registerExport } from './commands/export.js';
 import { registerFileCommands } from './commands/fileCommands.js';
 import { registerLive } from './commands/live.js';
 import { registerOperatorCommands } from './commands/operatorCommands.js';
+import { registerPbo } from './commands/pbo.js';
 import { registerReplay } from './commands/replay.js';
 import { registerServices } from './commands/services.js';
 import { registerTopology } from './commands/topology.js';
+import { registerTraining } from './commands/training.js';
 
 const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerExport(program);
   registerLive(program);
+  registerTraining(program);
+  registerPbo(program);
   return program;
 }
 

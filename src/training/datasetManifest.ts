@@ -11,6 +11,34 @@ export const DATASET_FORMAT = 'barflow.dataset';
 
 const SymbolRange = z.object({ symbol: z.string(), rows: z.number().int().nonnegative(), from: z.string(), to: z.string() });
 
+/** A label set written by `barflow label` beside the features (labels/<name>.arrow). */
+export const LabelEntrySchema = z.object({
+  name: z.string(),
+  file: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  rows: z.number().int().nonnegative(),
+  /** The label config as validated, defaults filled in. */
+  config: z.unknown(),
+  /** sha256 of the config file's text. */
+  configSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Columns a model learns, each with its label-end column and value counts. */
+  targets: z.array(
+    z.object({
+      name: z.string(),
+      t1: z.string(),
+      known: z.number().int().nonnegative(),
+      missing: z.number().int().nonnegative(),
+      up: z.number().int().nonnegative(),
+      down: z.number().int().nonnegative(),
+      zero: z.number().int().nonnegative(),
+    }),
+  ),
+  columns: z.array(z.string()),
+  command: z.array(z.string()),
+});
+
+export type LabelEntry = z.infer<typeof LabelEntrySchema>;
+
 export const DatasetManifestSchema = z.object({
   format: z.literal(DATASET_FORMAT),
   formatVersion: z.literal(1),
@@ -34,6 +62,7 @@ export const DatasetManifestSchema = z.object({
   symbols: z.array(SymbolRange),
   rejects: z.object({ total: z.number().int().nonnegative(), byReason: z.record(z.string(), z.number().int().positive()) }),
   command: z.array(z.string()),
+  labels: z.array(LabelEntrySchema).optional(),
 });
 
 export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;

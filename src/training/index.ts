@@ -3,3 +3,18 @@ export { type FeatureTable, type LoadFeatureTableOptions, describeRow, featureTa
 export * from './views.js';
 export { DATASET_FORMAT, type DatasetManifest, DatasetManifestSchema, type FingerprintParts, datasetFingerprint, readManifest, writeManifest } from './datasetManifest.js';
 export { type Dataset, openDataset } from './dataset.js';
+// Labels, splits, backtests (docs/validation.md).
+export { type LabelConfig, LabelConfigSchema, type LabelSpec, parseLabelConfig, readLabelConfig } from './labels/labelConfig.js';
+export { type LabelColumn, type LabelSetResult, type LabelTable, computeLabels, openLabels, writeLabels } from './labels/labelSet.js';
+export { BARRIER_STATUS, type BarPath, type BarrierOutputs, type BarrierParams, type BarrierStatus, type BothTouchedRule, allocateBarrierOutputs, labelTripleBarrier } from './labels/tripleBarrier.js';
+export { labelForwardReturns } from './labels/forwardReturns.js';
+export { type LabelEntry, LabelEntrySchema } from './datasetManifest.js';
+export { type AlignedValues, alignByGroup, alignToDataset } from './predictionsFile.js';
+export * from './splits/index.js';
+export { type BacktestConfig, BacktestConfigSchema, parseBacktestConfig, readBacktestConfig, targetPosition } from './backtest/backtestConfig.js';
+export * from './backtest/backtestTypes.js';
+export { backtestRows, estimatePeriodsPerYear } from './backtest/backtest.js';
+export { type PeriodSeries, computeMetrics, equityAndDrawdown, summarize } from './backtest/metrics.js';
+export { type BacktestOptions, runBacktest } from './backtest/runBacktest.js';
+export { renderBacktestReport } from './backtest/report/htmlReport.js';
+export * from './overfitting/index.js';

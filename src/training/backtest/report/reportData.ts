@@ -1,0 +1,304 @@
+import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricName } from '../backtestTypes.js';
+
+/**
+ * The data the report's inline script draws, computed here once (downsampled lines, histogram bins,
+ * per-group bars) and embedded as JSON. Numbers that are not finite are encoded as null; the
+ * tables, which show them as "–" or "∞", are rendered in TypeScript from the original values.
+ */
+export interface ReportData {
+  format: 'barflow-backtest-report/1';
+  title: string;
+  periodsPerYear: number;
+  symbols: string[];
+  groupKind: 'fold' | 'path' | null;
+  /** Equity curves on one time axis (seconds, UTC): the overall series first, then each group's. */
+  equity: PlotLines;
+  /** The overall series' drawdown (≤ 0). */
+  drawdown: PlotLines;
+  /** Histogram of the overall series' per-period returns; null when there is no active period. */
+  returns: ReturnHistogram | null;
+  /** One bar per fold or path; null without groups. */
+  groups: GroupBars | null;
+  /** The overall series' metrics as given (non-finite → null). */
+  overallMetrics: Record<MetricName | 'periods', number | null>;
+  colors: typeof REPORT_COLORS;
+}
+
+export interface PlotLine {
+  name: string;
+  color: string;
+  width: number;
+  /** Values at `x`, null where the line has no point (lines span those gaps). */
+  y: (number | null)[];
+}
+
+export interface PlotLines {
+  /** Seconds since the epoch (uPlot's time unit), strictly increasing. */
+  x: number[];
+  lines: PlotLine[];
+  /** True when some line was reduced to first/min/max/last points per bucket. */
+  downsampled: boolean;
+}
+
+export interface ReturnHistogram {
+  /** Bin edges (bins + 1), as fractions. */
+  edges: number[];
+  centers: number[];
+  counts: number[];
+  /** Expected count per bin of a normal distribution with the same mean and standard deviation. */
+  normal: (number | null)[];
+  /** Periods counted (all periods except idle ones). */
+  n: number;
+  /** Idle periods left out: no exposure and a return of exactly 0. */
+  idle: number;
+  /** Periods beyond the plotted range, counted in the first or last bin. */
+  below: number;
+  above: number;
+  mean: number | null;
+  std: number | null;
+}
+
+export interface GroupBars {
+  kind: 'fold' | 'path';
+  names: string[];
+  /** The metric drawn: Sharpe, or total return when no group has a finite Sharpe. */
+  metric: 'sharpe' | 'totalReturn';
+  values: (number | null)[];
+  /** The summary of that metric over the groups (mean and 95 % interval), when given. */
+  mean: number | null;
+  lo: number | null;
+  hi: number | null;
+}
+
+export interface ReportDataOptions {
+  title: string;
+  /** Points per line at most (default 5,000): longer series keep first, min, max and last per bucket. */
+  maxPoints?: number;
+}
+
+/** The colours of the report's series (the browser test looks for them on the canvases). */
+export const REPORT_COLORS = {
+  overall: '#1f6feb',
+  groups: ['#e8710a', '#1a7f37', '#8250df', '#cf222e', '#0e8a8a', '#bf8700', '#6e7781', '#d63384'],
+  drawdown: '#cf222e',
+  drawdownFill: 'rgba(207, 34, 46, 0.18)',
+  returns: '#1f6feb',
+  returnsFill: 'rgba(31, 111, 235, 0.55)',
+  normal: '#24292f',
+  groupBars: '#8250df',
+  groupBarsFill: 'rgba(130, 80, 223, 0.6)',
+  band: 'rgba(130, 80, 223, 0.12)',
+} as const;
+
+export const DEFAULT_MAX_POINTS = 5_000;
+
+export function buildReportData(result: BacktestResult, options: ReportDataOptions): ReportData {
+  const maxPoints = Math.max(8, Math.floor(options.maxPoints ?? DEFAULT_MAX_POINTS));
+  const overall = result.overall;
+  const groups = result.groups?.series ?? [];
+  // A group covers a share of the time line (a fold) or all of it (a path): either way, giving each
+  // maxPoints / k keeps the whole chart near 2 × maxPoints points.
+  const groupBudget = Math.max(64, Math.floor(maxPoints / Math.max(1, groups.length)));
+  const equityLines = [
+    { name: overall.name, color: REPORT_COLORS.overall, width: 2.5, ts: overall.ts, y: overall.equity, budget: maxPoints },
+    ...groups.map((s, i) => ({
+      name: s.name,
+      color: REPORT_COLORS.groups[i % REPORT_COLORS.groups.length]!,
+      width: 1.25,
+      ts: s.ts,
+      y: s.equity,
+      budget: groupBudget,
+    })),
+  ];
+  return {
+    format: 'barflow-backtest-report/1',
+    title: options.title,
+    periodsPerYear: finiteOrNull(result.periodsPerYear) ?? 0,
+    symbols: [...result.symbols],
+    groupKind: result.groups?.kind ?? null,
+    equity: plotLines(equityLines),
+    drawdown: plotLines([{ name: 'drawdown', color: REPORT_COLORS.drawdown, width: 1.5, ts: overall.ts, y: overall.drawdown, budget: maxPoints }]),
+    returns: returnHistogram(overall),
+    groups: groupBars(result),
+    overallMetrics: metricRecord(overall),
+    colors: REPORT_COLORS,
+  };
+}
+
+/** JSON of the data, safe inside a `<script type="application/json">` element. */
+export function encodeReportData(data: ReportData): string {
+  // Every `<` escaped: no `</script>` nor `<!--` can appear in the element's text; JSON.parse reads \u003c back.
+  return JSON.stringify(data, jsonSafe).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** A JSON.stringify replacer: NaN and ±Infinity → null (JSON.stringify does the same, stated here), bigint → number. */
+export function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'bigint') return Number(value);
+  return value;
+}
+
+export function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+function metricRecord(s: BacktestSeries): Record<MetricName | 'periods', number | null> {
+  const out = { periods: finiteOrNull(s.metrics.periods) } as Record<MetricName | 'periods', number | null>;
+  for (const m of METRIC_NAMES) out[m] = finiteOrNull(s.metrics[m]);
+  return out;
+}
+
+interface LineInput {
+  name: string;
+  color: string;
+  width: number;
+  ts: Float64Array;
+  y: Float64Array;
+  budget: number;
+}
+
+/** Each line downsampled on its own (exact x), then all put on the union of their x. */
+export function plotLines(inputs: LineInput[]): PlotLines {
+  let downsampled = false;
+  const picked = inputs.map((line) => {
+    const idx = m4Indices(line.ts, line.y, line.budget);
+    if (idx.length < countFinite(line.ts, line.y)) downsampled = true;
+    return idx;
+  });
+  let total = 0;
+  for (const idx of picked) total += idx.length;
+  const all = new Float64Array(total);
+  let k = 0;
+  picked.forEach((idx, i) => {
+    for (const j of idx) all[k++] = inputs[i]!.ts[j]!;
+  });
+  all.sort();
+  const xs: number[] = [];
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) xs.push(all[i]!);
+  const lines = inputs.map((line, i): PlotLine => {
+    const y: (number | null)[] = new Array<number | null>(xs.length).fill(null);
+    let pos = 0;
+    for (const j of picked[i]!) {
+      const t = line.ts[j]!;
+      // The picked indices are in time order when ts is (the normal case); search otherwise.
+      if (!(xs[pos]! <= t)) pos = 0;
+      while (xs[pos]! < t) pos++;
+      y[pos] = line.y[j]!;
+    }
+    return { name: line.name, color: line.color, width: line.width, y };
+  });
+  return { x: xs.map((t) => t / 1000), lines, downsampled };
+}
+
+function countFinite(ts: Float64Array, y: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < ts.length; i++) if (Number.isFinite(ts[i]!) && Number.isFinite(y[i]!)) n++;
+  return n;
+}
+
+/**
+ * The indices of the points to plot, in order: all finite points when they are at most `budget`,
+ * else per bucket of consecutive points the first, the lowest, the highest and the last (M4), so
+ * that no peak or trough (and no drawdown) disappears and the line starts and ends where it does.
+ */
+export function m4Indices(ts: Float64Array, y: Float64Array, budget: number): number[] {
+  const valid: number[] = [];
+  for (let i = 0; i < ts.length; i++) if (Number.isFinite(ts[i]!) && Number.isFinite(y[i]!)) valid.push(i);
+  if (valid.length <= budget) return valid;
+  const buckets = Math.max(1, Math.floor(budget / 4));
+  const out: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor((b * valid.length) / buckets);
+    const to = Math.floor(((b + 1) * valid.length) / buckets); // exclusive
+    if (to <= from) continue;
+    let lo = from;
+    let hi = from;
+    for (let v = from + 1; v < to; v++) {
+      const val = y[valid[v]!]!;
+      if (val < y[valid[lo]!]!) lo = v;
+      if (val > y[valid[hi]!]!) hi = v;
+    }
+    const keep = [from, lo, hi, to - 1].sort((a, c) => a - c);
+    for (let q = 0; q < keep.length; q++) if (q === 0 || keep[q] !== keep[q - 1]) out.push(valid[keep[q]!]!);
+  }
+  return out;
+}
+
+/** Histogram of the returns of every non-idle period (an idle period: no exposure and a return of 0). */
+export function returnHistogram(s: BacktestSeries): ReturnHistogram | null {
+  const values: number[] = [];
+  let idle = 0;
+  for (let i = 0; i < s.returns.length; i++) {
+    const r = s.returns[i]!;
+    if (!Number.isFinite(r)) continue;
+    if (r === 0 && s.exposure[i] === 0) {
+      idle++;
+      continue;
+    }
+    values.push(r);
+  }
+  const n = values.length;
+  if (n === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  let lo = n >= 1000 ? quantile(sorted, 0.001) : sorted[0]!;
+  let hi = n >= 1000 ? quantile(sorted, 0.999) : sorted[n - 1]!;
+  let bins: number;
+  if (hi > lo) {
+    const iqr = quantile(sorted, 0.75) - quantile(sorted, 0.25);
+    const fd = iqr > 0 ? (2 * iqr) / Math.cbrt(n) : 0;
+    bins = fd > 0 ? Math.ceil((hi - lo) / fd) : Math.ceil(Math.log2(n)) + 1;
+    bins = Math.min(100, Math.max(10, bins));
+  } else {
+    const half = Math.max(Math.abs(lo) * 1e-3, 1e-9);
+    lo -= half;
+    hi += half;
+    bins = 1;
+  }
+  const width = (hi - lo) / bins;
+  const counts: number[] = new Array<number>(bins).fill(0);
+  let below = 0;
+  let above = 0;
+  for (const v of values) {
+    if (v < lo) below++;
+    if (v > hi) above++;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)));
+    counts[b]!++;
+  }
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / n;
+  let ss = 0;
+  for (const v of values) ss += (v - mean) ** 2;
+  const std = n > 1 ? Math.sqrt(ss / (n - 1)) : NaN;
+  const edges: number[] = [];
+  for (let b = 0; b <= bins; b++) edges.push(lo + b * width);
+  const centers = edges.slice(0, bins).map((e) => e + width / 2);
+  const normal = centers.map((c) =>
+    std > 0 ? (n * width * Math.exp(-0.5 * ((c - mean) / std) ** 2)) / (std * Math.sqrt(2 * Math.PI)) : null,
+  );
+  return { edges, centers, counts, normal, n, idle, below, above, mean: finiteOrNull(mean), std: finiteOrNull(std) };
+}
+
+/** Linear interpolation between order statistics (type 7). */
+function quantile(sorted: Float64Array, p: number): number {
+  const h = (sorted.length - 1) * p;
+  const i = Math.floor(h);
+  const next = sorted[Math.min(sorted.length - 1, i + 1)]!;
+  return sorted[i]! + (h - i) * (next - sorted[i]!);
+}
+
+function groupBars(result: BacktestResult): GroupBars | null {
+  const g = result.groups;
+  if (!g || g.series.length === 0) return null;
+  const metric = g.series.some((s) => Number.isFinite(s.metrics.sharpe)) ? 'sharpe' : 'totalReturn';
+  const summary = g.summary.find((m) => m.metric === metric);
+  return {
+    kind: g.kind,
+    names: g.series.map((s) => s.name),
+    metric,
+    values: g.series.map((s) => finiteOrNull(s.metrics[metric])),
+    mean: summary ? finiteOrNull(summary.mean) : null,
+    lo: summary ? finiteOrNull(summary.lo) : null,
+    hi: summary ? finiteOrNull(summary.hi) : null,
+  };
+}

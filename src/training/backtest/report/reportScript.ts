@@ -1,0 +1,191 @@
+/**
+ * The report's inline script (plain ES5-style browser JavaScript, kept as text so that no bundler or
+ * transpiler touches it). It reads the JSON of `#report-data` (see reportData.ts), draws the charts
+ * with the inlined uPlot into `#chart-equity`, `#chart-drawdown`, `#chart-returns` and
+ * `#chart-groups`, and sets `document.body.dataset.chartsReady` to the number of charts drawn once
+ * each has drawn (`data-charts-expected` says how many there are).
+ */
+export const REPORT_SCRIPT = String.raw`(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var C = data.colors;
+  var charts = [];
+  var counted = [];
+  var expected = 0;
+
+  function onDraw(u) {
+    if (counted.indexOf(u) >= 0) return;
+    counted.push(u);
+    if (counted.length === expected) document.body.dataset.chartsReady = String(counted.length);
+  }
+  function utc(sec) { return uPlot.tzDate(new Date(sec * 1e3), 'Etc/UTC'); }
+  function isNum(v) { return typeof v === 'number' && isFinite(v); }
+  function pct(v, d) { return isNum(v) ? (v * 100).toFixed(d == null ? 2 : d) + ' %' : '–'; }
+  function fixed(d) { return function (u, v) { return isNum(v) ? v.toFixed(d) : '–'; }; }
+  function decimalsFor(incr) {
+    var d = Math.ceil(-Math.log10(incr) - 1e-9);
+    return isNum(d) ? Math.min(8, Math.max(0, d)) : 2;
+  }
+  function pctAxis(u, splits, axisIdx, space, incr) {
+    var d = decimalsFor(incr * 100);
+    return splits.map(function (v) { return v == null ? '' : (v * 100).toFixed(d) + '%'; });
+  }
+  function numAxis(u, splits, axisIdx, space, incr) {
+    var d = decimalsFor(incr);
+    return splits.map(function (v) { return v == null ? '' : v.toFixed(d); });
+  }
+  function widthOf(el) { return Math.max(320, Math.floor(el.getBoundingClientRect().width)); }
+  var timeSeries = { label: 'time (UTC)', value: '{YYYY}-{MM}-{DD} {HH}:{mm}' };
+  var fmtDay = uPlot.fmtDate('{YYYY}-{MM}-{DD}');
+  var fmtHour = uPlot.fmtDate('{MM}-{DD} {HH}:{mm}');
+  var fmtMinute = uPlot.fmtDate('{HH}:{mm}');
+  function timeValues(u, splits, axisIdx, space, incr) {
+    var f = incr >= 86400 ? fmtDay : incr >= 3600 ? fmtHour : fmtMinute;
+    return splits.map(function (v) { return v == null ? '' : f(utc(v)); });
+  }
+  var timeAxis = { label: 'time (UTC)', labelSize: 24, space: 90, values: timeValues };
+  var noPoints = { show: false };
+
+  function equityChart() {
+    var d = data.equity;
+    if (!d || d.x.length === 0) return null;
+    var series = [timeSeries];
+    d.lines.forEach(function (l) {
+      series.push({ label: l.name, stroke: l.color, width: l.width, spanGaps: true, points: noPoints, value: fixed(4) });
+    });
+    return {
+      id: 'chart-equity', height: 360,
+      data: [d.x].concat(d.lines.map(function (l) { return l.y; })),
+      opts: {
+        tzDate: utc, series: series,
+        axes: [timeAxis, { label: 'equity (growth of 1)', size: 64, values: numAxis }],
+        cursor: { drag: { x: true, y: false } }
+      }
+    };
+  }
+
+  function drawdownChart() {
+    var d = data.drawdown;
+    if (!d || d.x.length === 0) return null;
+    var l = d.lines[0];
+    return {
+      id: 'chart-drawdown', height: 260,
+      data: [d.x, l.y],
+      opts: {
+        tzDate: utc,
+        series: [timeSeries, { label: 'drawdown', stroke: l.color, fill: C.drawdownFill, fillTo: 0, width: l.width,
+          spanGaps: true, points: noPoints, value: function (u, v) { return pct(v); } }],
+        scales: { y: { range: function (u, min) { var lo = Math.min(isNum(min) ? min : 0, 0); return [lo === 0 ? -0.01 : lo * 1.08, 0]; } } },
+        axes: [timeAxis, { label: 'drawdown', size: 64, values: pctAxis }],
+        cursor: { drag: { x: true, y: false } }
+      }
+    };
+  }
+
+  function returnsChart() {
+    var h = data.returns;
+    if (!h) return null;
+    return {
+      id: 'chart-returns', height: 300,
+      data: [h.centers, h.counts, h.normal],
+      opts: {
+        series: [
+          { label: 'return (bin centre)', value: function (u, v) { return pct(v, 3); } },
+          { label: 'periods', stroke: C.returns, fill: C.returnsFill, width: 1, points: noPoints,
+            paths: uPlot.paths.bars({ size: [1, Infinity], gap: 1 }), value: fixed(0) },
+          { label: 'normal, same mean and sd', stroke: C.normal, width: 1.5, dash: [6, 4], spanGaps: true, points: noPoints, value: fixed(1) }
+        ],
+        scales: {
+          x: { time: false, range: [h.edges[0], h.edges[h.edges.length - 1]] },
+          y: { range: function (u, min, max) { return [0, (isNum(max) && max > 0 ? max : 1) * 1.06]; } }
+        },
+        axes: [{ label: 'return per period', labelSize: 24, values: pctAxis }, { label: 'periods', size: 64, values: numAxis }]
+      }
+    };
+  }
+
+  function groupsChart() {
+    var g = data.groups;
+    if (!g) return null;
+    var k = g.names.length;
+    var x = [];
+    for (var i = 1; i <= k; i++) x.push(i);
+    var isPct = g.metric === 'totalReturn';
+    var label = isPct ? 'total return' : 'Sharpe ratio';
+    function yLine(u, v) { return Math.round(u.valToPos(v, 'y', true)) + 0.5; }
+    return {
+      id: 'chart-groups', height: 300,
+      data: [x, g.values],
+      opts: {
+        series: [
+          { label: g.kind, value: function (u, v) { return isNum(v) ? g.names[Math.round(v) - 1] : '–'; } },
+          { label: label, stroke: C.groupBars, fill: C.groupBarsFill, width: 1, points: noPoints,
+            paths: uPlot.paths.bars({ size: [0.6, 90] }), value: isPct ? function (u, v) { return pct(v); } : fixed(2) }
+        ],
+        scales: {
+          x: { time: false, range: [0.5, k + 0.5] },
+          y: { range: function (u, min, max) {
+            var lo = Math.min(isNum(min) ? min : 0, 0, isNum(g.lo) ? g.lo : 0);
+            var hi = Math.max(isNum(max) ? max : 0, 0, isNum(g.hi) ? g.hi : 0);
+            var pad = (hi - lo) * 0.08 || 1;
+            return [lo < 0 ? lo - pad : 0, hi + pad];
+          } }
+        },
+        axes: [
+          { label: g.kind === 'fold' ? 'fold' : 'path', labelSize: 24, grid: { show: false },
+            splits: function () { return x; },
+            values: function (u, splits) { return splits.map(function (v) { return k <= 12 ? g.names[v - 1] : String(v); }); } },
+          { label: label, size: 64, values: isPct ? pctAxis : numAxis }
+        ],
+        hooks: {
+          drawAxes: [function (u) {
+            if (!isNum(g.lo) || !isNum(g.hi)) return;
+            var top = yLine(u, g.hi);
+            u.ctx.save();
+            u.ctx.fillStyle = C.band;
+            u.ctx.fillRect(u.bbox.left, top, u.bbox.width, yLine(u, g.lo) - top);
+            u.ctx.restore();
+          }],
+          draw: [function (u) {
+            var ctx = u.ctx;
+            ctx.save();
+            ctx.lineWidth = Math.max(1, devicePixelRatio);
+            ctx.strokeStyle = '#57606a';
+            var y0 = yLine(u, 0);
+            ctx.beginPath(); ctx.moveTo(u.bbox.left, y0); ctx.lineTo(u.bbox.left + u.bbox.width, y0); ctx.stroke();
+            if (isNum(g.mean)) {
+              var ym = yLine(u, g.mean);
+              ctx.strokeStyle = C.groupBars;
+              ctx.lineWidth = 1.5 * devicePixelRatio;
+              ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+              ctx.beginPath(); ctx.moveTo(u.bbox.left, ym); ctx.lineTo(u.bbox.left + u.bbox.width, ym); ctx.stroke();
+            }
+            ctx.restore();
+          }]
+        }
+      }
+    };
+  }
+
+  var defs = [equityChart(), drawdownChart(), returnsChart(), groupsChart()].filter(function (d) { return d !== null; });
+  expected = defs.length;
+  document.body.dataset.chartsExpected = String(expected);
+  if (expected === 0) document.body.dataset.chartsReady = '0';
+  defs.forEach(function (d) {
+    var el = document.getElementById(d.id);
+    var opts = d.opts;
+    opts.width = widthOf(el);
+    opts.height = d.height;
+    opts.hooks = opts.hooks || {};
+    opts.hooks.draw = (opts.hooks.draw || []).concat([onDraw]);
+    charts.push({ el: el, height: d.height, plot: new uPlot(opts, d.data, el) });
+  });
+  var pending = 0;
+  window.addEventListener('resize', function () {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(function () {
+      charts.forEach(function (c) { c.plot.setSize({ width: widthOf(c.el), height: c.height }); });
+    });
+  });
+})();
+`;

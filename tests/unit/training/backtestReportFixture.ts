@@ -1,0 +1,198 @@
+import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricSummary, type PerformanceMetrics } from '../../../src/training/backtest/backtestTypes.js';
+
+/**
+ * A synthetic but consistent backtest for the report tests: seeded 1-minute market returns, a
+ * position that switches regime now and then with a small edge, costs on every change of position,
+ * three contiguous test folds a day apart; equity, drawdown and every metric computed from the
+ * returns as backtestTypes.ts defines them, the summary with a Student t interval.
+ */
+
+const MINUTE = 60_000;
+export const PERIODS_PER_YEAR = 525_600;
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rand: () => number): number {
+  const u = Math.max(rand(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+interface RawSeries {
+  ts: number[];
+  returns: number[];
+  positions: number[];
+  costs: number[];
+}
+
+function simulate(rand: () => number, start: number, n: number, prevPos: number): RawSeries {
+  const raw: RawSeries = { ts: [], returns: [], positions: [], costs: [] };
+  let pos = prevPos;
+  for (let i = 0; i < n; i++) {
+    // Fat-tailed market: mostly quiet, sometimes a burst four times as wide.
+    const sigma = rand() < 0.02 ? 0.0028 : 0.0007;
+    const market = 0.000002 + sigma * gaussian(rand);
+    const prev = pos;
+    if (rand() < 0.004) {
+      const u = rand();
+      pos = u < 0.3 ? 0 : u < 0.68 ? 1 : -1;
+    }
+    const cost = 0.0002 * Math.abs(pos - prev);
+    // A small edge: the position leans the right way a little more often than not.
+    const r = pos * market + Math.abs(pos) * 0.000004 - cost;
+    raw.ts.push(start + i * MINUTE);
+    raw.returns.push(r);
+    raw.positions.push(pos);
+    raw.costs.push(cost);
+  }
+  return raw;
+}
+
+export function seriesFrom(name: string, raw: RawSeries, periodsPerYear: number): BacktestSeries {
+  const n = raw.ts.length;
+  const ts = Float64Array.from(raw.ts);
+  const returns = Float64Array.from(raw.returns);
+  const exposure = Float64Array.from(raw.positions, (p) => Math.abs(p));
+  const equity = new Float64Array(n);
+  const drawdown = new Float64Array(n);
+  let e = 1;
+  let peak = 1;
+  for (let i = 0; i < n; i++) {
+    e *= 1 + returns[i]!;
+    equity[i] = e;
+    peak = Math.max(peak, e);
+    drawdown[i] = e / peak - 1;
+  }
+  return { name, ts, returns, equity, drawdown, exposure, metrics: metricsOf(raw, equity, drawdown, periodsPerYear) };
+}
+
+function metricsOf(raw: RawSeries, equity: Float64Array, drawdown: Float64Array, ppy: number): PerformanceMetrics {
+  const r = raw.returns;
+  const n = r.length;
+  const mean = r.reduce((a, b) => a + b, 0) / n;
+  const std = Math.sqrt(r.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const down = Math.sqrt(r.reduce((a, b) => a + Math.min(b, 0) ** 2, 0) / n);
+  const totalReturn = equity[n - 1]! - 1;
+  const annualReturn = (1 + totalReturn) ** (ppy / n) - 1;
+  let maxDrawdown = 0;
+  let longest = 0;
+  let longestMs = 0;
+  let runStart = -1;
+  for (let i = 0; i <= n; i++) {
+    const under = i < n && drawdown[i]! < 0;
+    if (i < n) maxDrawdown = Math.min(maxDrawdown, drawdown[i]!);
+    if (under && runStart < 0) runStart = i;
+    if (!under && runStart >= 0) {
+      if (i - runStart > longest) {
+        longest = i - runStart;
+        longestMs = raw.ts[i - 1]! - raw.ts[runStart]! + MINUTE;
+      }
+      runStart = -1;
+    }
+  }
+  const trades: number[] = [];
+  let cur = 0;
+  let open = false;
+  for (let i = 0; i < n; i++) {
+    const p = raw.positions[i]!;
+    const prev = i > 0 ? raw.positions[i - 1]! : 0;
+    if (open && Math.sign(p) !== Math.sign(prev)) {
+      trades.push(cur);
+      open = false;
+      cur = 0;
+    }
+    if (p !== 0) {
+      open = true;
+      cur += r[i]!;
+    }
+  }
+  if (open) trades.push(cur);
+  const wins = trades.filter((t) => t > 0);
+  const gains = wins.reduce((a, b) => a + b, 0);
+  const losses = trades.filter((t) => t <= 0).reduce((a, b) => a + b, 0);
+  let turnover = 0;
+  for (let i = 0; i < n; i++) turnover += Math.abs(raw.positions[i]! - (i > 0 ? raw.positions[i - 1]! : 0));
+  return {
+    periods: n,
+    totalReturn,
+    annualReturn,
+    annualVolatility: std * Math.sqrt(ppy),
+    sharpe: std > 0 ? (mean / std) * Math.sqrt(ppy) : NaN,
+    sortino: down > 0 ? (mean / down) * Math.sqrt(ppy) : NaN,
+    calmar: maxDrawdown < 0 ? annualReturn / Math.abs(maxDrawdown) : NaN,
+    maxDrawdown,
+    maxDrawdownPeriods: longest,
+    maxDrawdownMs: longestMs,
+    winRate: trades.length > 0 ? wins.length / trades.length : NaN,
+    profitFactor: trades.length === 0 ? NaN : losses === 0 ? Infinity : gains / Math.abs(losses),
+    trades: trades.length,
+    turnover: turnover / n,
+    exposure: raw.positions.filter((p) => p !== 0).length / n,
+    costs: raw.costs.reduce((a, b) => a + b, 0),
+  };
+}
+
+/** Two-sided 95 % Student t quantiles for 1…10 degrees of freedom. */
+const T975 = [12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252, 2.306004135, 2.262157163, 2.228138852];
+
+export function summarize(series: BacktestSeries[]): MetricSummary[] {
+  const n = series.length;
+  return METRIC_NAMES.map((metric) => {
+    const xs = series.map((s) => s.metrics[metric]);
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    const half = (T975[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
+    return { metric, n, mean, lo: mean - half, hi: mean + half };
+  });
+}
+
+export interface FixtureOptions {
+  periods?: number;
+  folds?: number;
+  seed?: number;
+}
+
+export function makeBacktestResult(options: FixtureOptions = {}): BacktestResult {
+  const periods = options.periods ?? 60_000;
+  const folds = options.folds ?? 3;
+  const rand = mulberry32(options.seed ?? 20240102);
+  const perFold = Math.floor(periods / folds);
+  const raws: RawSeries[] = [];
+  let start = Date.UTC(2024, 0, 2, 0, 0);
+  let pos = 0;
+  for (let f = 0; f < folds; f++) {
+    const raw = simulate(rand, start, perFold, pos);
+    raws.push(raw);
+    pos = raw.positions[raw.positions.length - 1]!;
+    start += (perFold + 1440) * MINUTE; // a day of purge between test folds
+  }
+  const all: RawSeries = {
+    ts: raws.flatMap((r) => r.ts),
+    returns: raws.flatMap((r) => r.returns),
+    positions: raws.flatMap((r) => r.positions),
+    costs: raws.flatMap((r) => r.costs),
+  };
+  const series = raws.map((raw, f) => seriesFrom(`fold ${f + 1}`, raw, PERIODS_PER_YEAR));
+  return {
+    overall: seriesFrom('all out-of-sample periods', all, PERIODS_PER_YEAR),
+    groups: folds > 0 ? { kind: 'fold', series, summary: summarize(series) } : null,
+    periodsPerYear: PERIODS_PER_YEAR,
+    symbols: ['BTCUSDT'],
+    config: { costs: { commissionBps: 1, slippageBps: 1 }, sizing: 'sign', folds: { kind: 'purged-kfold', k: folds, embargo: '1d' } },
+    provenance: {
+      dataset: 'demo-output/dataset',
+      fingerprint: 'sha256:3f1c0d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f10',
+      predictions: 'runs/lgbm-2024/predictions.arrow',
+      folds: 'runs/lgbm-2024/folds.json',
+      command: 'barflow backtest --dataset demo-output/dataset --predictions runs/lgbm-2024/predictions.arrow --report report.html',
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { renderBacktestReport } from '../../../src/training/backtest/report/htmlReport.js';
+import { REPORT_COLORS } from '../../../src/training/backtest/report/reportData.js';
+import { makeBacktestResult } from './backtestReportFixture.js';
+
+/**
+ * The report in a real browser: Debian's Chromium, headless, every request that is not the report
+ * file itself aborted and recorded. The page must draw its four charts (uPlot canvases with pixels of
+ * each series' colour across the plot) with no console error, no page error and no request.
+ * The full-page screenshot goes to $BARFLOW_REPORT_SCREENSHOT_DIR, else a fresh temp folder.
+ */
+
+const CHROMIUM = process.env.BARFLOW_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+interface CanvasCheck {
+  id: string;
+  canvases: number;
+  width: number;
+  height: number;
+  /** Pixels (alpha ≥ 64) within a small distance of each colour asked for. */
+  counts: number[];
+  /** Share of the canvas's pixel columns holding the first colour. */
+  coverage: number;
+}
+
+let browser: Browser | undefined;
+
+/** Fails (never skips) without Chromium, saying how to get it. */
+async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the HTML report's browser test needs Debian's Chromium. Install it with ` +
+        '`sudo apt-get install -y chromium` (or run scripts/ensure-chromium.sh as root), or point BARFLOW_CHROMIUM at a Chromium binary.',
+    );
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+  return browser;
+}
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
+  it('draws the four charts offline, with no error and no request', async () => {
+    const started = performance.now();
+    const b = await launch();
+    const dir = process.env.BARFLOW_REPORT_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'barflow-report-'));
+    mkdirSync(dir, { recursive: true });
+    const result = makeBacktestResult();
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderBacktestReport(result, { title: 'BTCUSDT sign model (synthetic)' }));
+    const url = pathToFileURL(file).href;
+
+    const context = await b.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, offline: true });
+    const outside: string[] = [];
+    const errors: string[] = [];
+    await context.route('**/*', async (route) => {
+      const u = route.request().url();
+      if (u === url) return route.continue();
+      outside.push(u);
+      return route.abort('blockedbyclient');
+    });
+    const page = await context.newPage();
+    page.on('request', (req) => {
+      if (req.url() !== url && !req.url().startsWith('data:')) outside.push(req.url());
+    });
+    page.on('websocket', (ws) => outside.push(ws.url()));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') errors.push(`console.${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-charts-ready]', { timeout: 15_000 });
+    expect(await page.locator('body').getAttribute('data-charts-ready')).toBe('4');
+    expect(await page.locator('body').getAttribute('data-charts-expected')).toBe('4');
+
+    const shot = join(dir, 'report.png');
+    const png = await page.screenshot({ path: shot, fullPage: true });
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    console.log(`backtest report screenshot: ${shot} (page: ${file})`);
+
+    const C = REPORT_COLORS;
+    const wanted: [string, string[]][] = [
+      ['chart-equity', [C.overall, ...C.groups.slice(0, 3)]],
+      ['chart-drawdown', [C.drawdown]],
+      ['chart-returns', [C.returns, C.normal]],
+      ['chart-groups', [C.groupBars]],
+    ];
+    const checks: CanvasCheck[] = [];
+    for (const [id, colors] of wanted) {
+      await page.locator(`#${id}`).screenshot({ path: join(dir, `${id}.png`) });
+      checks.push(await page.evaluate(countColours, { id, colors }));
+    }
+    const byId = new Map(checks.map((c) => [c.id, c]));
+    for (const c of checks) {
+      expect(c.canvases, `${c.id}: one uPlot canvas`).toBe(1);
+      expect(c.width, `${c.id}: canvas width`).toBeGreaterThan(600);
+      expect(c.height, `${c.id}: canvas height`).toBeGreaterThan(150);
+    }
+    const eq = byId.get('chart-equity')!;
+    expect(eq.counts[0], 'equity: pixels of the overall line').toBeGreaterThan(1_000);
+    expect(eq.coverage, 'equity: the overall line runs across the plot').toBeGreaterThan(0.75);
+    for (let g = 1; g <= 3; g++) expect(eq.counts[g], `equity: pixels of fold ${g}'s line`).toBeGreaterThan(100);
+    const dd = byId.get('chart-drawdown')!;
+    expect(dd.counts[0], 'drawdown: line and area').toBeGreaterThan(5_000);
+    expect(dd.coverage).toBeGreaterThan(0.75);
+    const ret = byId.get('chart-returns')!;
+    expect(ret.counts[0], 'returns: histogram bars').toBeGreaterThan(5_000);
+    expect(ret.coverage).toBeGreaterThan(0.2);
+    expect(ret.counts[1], 'returns: normal curve').toBeGreaterThan(100);
+    const gr = byId.get('chart-groups')!;
+    expect(gr.counts[0], 'groups: bars and mean line').toBeGreaterThan(5_000);
+
+    // The tables are there and readable.
+    await expect(page.locator('#metrics-overall tbody tr').count()).resolves.toBe(15);
+    await expect(page.locator('#metrics-groups tbody tr').count()).resolves.toBe(3);
+    await expect(page.locator('#metrics-groups tfoot tr').count()).resolves.toBe(2);
+    // uPlot's legends name the series.
+    const legend = await page.locator('#chart-equity .u-legend').innerText();
+    for (const name of ['all out-of-sample periods', 'fold 1', 'fold 2', 'fold 3']) expect(legend).toContain(name);
+
+    expect(outside, 'requests that left the page').toEqual([]);
+    expect(errors, 'console and page errors').toEqual([]);
+    await context.close();
+    const summary = checks.map((c) => `${c.id} ${c.width}×${c.height} [${c.counts.join(', ')}] px, ${Math.round(c.coverage * 100)} % columns`);
+    console.log(`browser check took ${Math.round(performance.now() - started)} ms; ${summary.join('; ')}`);
+  });
+});
+
+// The few DOM types the page function uses (the project compiles without lib "dom").
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    fillStyle: string;
+    fillRect(x: number, y: number, w: number, h: number): void;
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  } | null;
+}
+interface PageDocument {
+  createElement(tag: 'canvas'): PageCanvas;
+  querySelectorAll(selector: string): ArrayLike<PageCanvas>;
+}
+
+/** Runs in the page: counts the pixels of each colour on the chart's canvas. */
+function countColours({ id, colors }: { id: string; colors: string[] }): CanvasCheck {
+  const doc = (globalThis as unknown as { document: PageDocument }).document;
+  const rgbOf = (css: string): [number, number, number] => {
+    const c = doc.createElement('canvas');
+    c.width = 1;
+    c.height = 1;
+    const x = c.getContext('2d')!;
+    x.fillStyle = css;
+    x.fillRect(0, 0, 1, 1);
+    const d = x.getImageData(0, 0, 1, 1).data;
+    return [d[0]!, d[1]!, d[2]!];
+  };
+  const canvases = doc.querySelectorAll(`#${id} canvas`);
+  const canvas = canvases[0];
+  if (!canvas) return { id, canvases: 0, width: 0, height: 0, counts: colors.map(() => 0), coverage: 0 };
+  const { width, height } = canvas;
+  const px = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
+  const targets = colors.map(rgbOf);
+  const counts = targets.map(() => 0);
+  const columns = new Uint8Array(width);
+  for (let i = 0; i < px.length; i += 4) {
+    if (px[i + 3]! < 64) continue;
+    for (let t = 0; t < targets.length; t++) {
+      const [r, g, b] = targets[t]!;
+      if (Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) <= 60) {
+        counts[t]!++;
+        if (t === 0) columns[(i / 4) % width] = 1;
+      }
+    }
+  }
+  let covered = 0;
+  for (const c of columns) covered += c;
+  return { id, canvases: canvases.length, width, height, counts, coverage: covered / width };
+}
