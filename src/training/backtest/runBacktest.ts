@@ -115,8 +115,14 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     overall,
     groups: kind === null ? null : { kind, series, summary: summarize(series.map((s) => s.metrics)) },
     periodsPerYear,
-    symbols: table.symbols.filter((_, k) => Array.from(overallPlan.rows).some((r) => table.symbolCodes[r] === k)),
+    symbols: symbolsOf(table.symbols, table.symbolCodes, overallPlan.rows),
     config: { ...config, long: config.long ?? config.center + 0.05, short: config.short ?? config.center - 0.05 },
     provenance,
   };
+}
+
+function symbolsOf(symbols: string[], codes: Int32Array, rows: Int32Array): string[] {
+  const used = new Uint8Array(symbols.length);
+  for (const r of rows) used[codes[r]!] = 1;
+  return symbols.filter((_, k) => used[k] === 1);
 }

@@ -120,7 +120,8 @@ function loadColumns(dataset: Dataset, names: string[]): Map<string, Float64Arra
     throw new Error(`${dataset.dir}: the label config needs column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which the dataset (feature set ${dataset.manifest.featureSet.name}) does not have`);
   }
   const file = dataset.manifest.files.arrow ?? dataset.manifest.files.parquet!;
-  const t: FeatureTable = dataset.table.columnNames.length > 0 && unique.every((c) => dataset.table.hasColumn(c)) ? dataset.table : loadFeatureTable(join(dataset.dir, file), { columns: unique });
+  // Reuse the open table when it holds the columns; else read just these from the file.
+  const t: FeatureTable = unique.every((c) => dataset.table.hasColumn(c)) ? dataset.table : loadFeatureTable(join(dataset.dir, file), { columns: unique });
   return new Map(unique.map((c) => [c, t.column(c)]));
 }
 
