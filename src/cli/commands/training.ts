@@ -67,7 +67,7 @@ export function registerTraining(program: Command): void {
     .description('leakage-safe train/test splits of a labelled dataset: purged by each row\'s label span [ts, t1], with an embargo; writes folds.json')
     .requiredOption('-d, --dataset <dir>', 'dataset folder with labels (barflow label)')
     .addOption(new Option('-m, --method <method>', 'split method').choices(['chronological', 'purged-kfold', 'walk-forward', 'cpcv']).default('purged-kfold'))
-    .option('--label <target>', 'the target whose label end t1 gives each row\'s span, e.g. tb or fwd_15 [the first target]')
+    .option('--label <targets>', 'target(s) whose label end t1 gives each row\'s span, e.g. tb or tb,fwd_60 (the latest t1 of several; a row needs all) [the first target]')
     .option('--label-set <name>', 'label set [the only one]')
     .option('--fractions <a/b/c>', 'chronological: train/validation/test', fractionsArg, [0.6, 0.2, 0.2])
     .option('-k, --folds <k>', 'purged-kfold: folds; walk-forward: test blocks', intArg(1), 5)
@@ -81,8 +81,12 @@ export function registerTraining(program: Command): void {
     .action((flags: { dataset: string; method: string; label?: string; labelSet?: string; fractions: [number, number, number]; folds: number; mode: 'expanding' | 'rolling'; window?: number; groups: number; testGroups: number; embargo: ReturnType<typeof parseEmbargo>; out: string; json: boolean }) => {
       const dataset = openDataset(flags.dataset, { columns: [] });
       const labels = openLabels(dataset, flags.labelSet);
-      const target = flags.label ?? labels.targets[0]!;
-      const spans = { ts: dataset.table.ts, t1: labels.t1Of(target) };
+      const targets = (flags.label ?? labels.targets[0]!).split(',').map((t) => t.trim()).filter(Boolean);
+      const target = targets.join(',');
+      const spans = { ts: dataset.table.ts, t1: latestT1(targets.map((t) => labels.t1Of(t))) };
+      if (flags.label === undefined && labels.targets.length > 1) {
+        console.error(`splits: rows span [ts, ${target}_t1] (the first target); a model of another target (${labels.targets.slice(1).join(', ')}) needs --label with it, or with several to purge by the latest label end`);
+      }
       const method: SplitMethod =
         flags.method === 'chronological'
           ? { method: 'chronological', train: flags.fractions[0], validation: flags.fractions[1], test: flags.fractions[2], embargo: flags.embargo }
@@ -162,4 +166,16 @@ function printBacktest(r: BacktestResult): string {
     }
   }
   return out.join('\n');
+}
+
+/** Per row the latest label end of several targets; NaN when any is missing (the row cannot train all). */
+function latestT1(columns: Float64Array[]): Float64Array {
+  if (columns.length === 1) return columns[0]!;
+  const out = new Float64Array(columns[0]!.length);
+  for (let i = 0; i < out.length; i++) {
+    let v = Number.NEGATIVE_INFINITY;
+    for (const c of columns) v = Number.isNaN(c[i]!) || Number.isNaN(v) ? Number.NaN : Math.max(v, c[i]!);
+    out[i] = v;
+  }
+  return out;
 }

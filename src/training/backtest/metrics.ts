@@ -61,8 +61,10 @@ export function computeMetrics(s: PeriodSeries, periodsPerYear: number): Perform
       const periods = i - underSince + 1;
       if (periods > longest) {
         longest = periods;
-        // From the last period at the peak (the one before) to this one.
-        longestMs = s.ts[i]! - s.ts[Math.max(0, underSince - 1)]!;
+        // From the last period at the peak (the one before) to this one; a fall in the very first
+        // period starts from the initial equity, one period before it.
+        const peakAt = underSince > 0 ? s.ts[underSince - 1]! : s.ts[0]! - (n > 1 ? s.ts[1]! - s.ts[0]! : 60_000);
+        longestMs = s.ts[i]! - peakAt;
       }
     } else {
       underSince = -1;

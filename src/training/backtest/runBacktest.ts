@@ -34,7 +34,8 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     if (a === undefined) throw new Error(`${o.predictions}: no predictions for fold ${g} (folds present: ${[...aligned.keys()].join(', ')})`);
     return a.columns.get(config.signal)!;
   };
-  let missing = 0;
+  // Distinct tested rows without a prediction (a CPCV row is on every path).
+  const missing = new Uint8Array(table.n);
   const provenance: Record<string, string> = { dataset: o.dataset, fingerprint: dataset.manifest.fingerprint, predictions: o.predictions };
   if (o.command !== undefined) provenance.command = o.command.join(' ');
 
@@ -70,6 +71,14 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     }
   } else if (hasFold && aligned.size > 1) {
     kind = 'fold';
+    // Without the folds file nothing says which of several predictions of a row is out of sample.
+    const seen = new Uint8Array(table.n);
+    for (const [g, a] of aligned) {
+      a.present.forEach((p, r) => {
+        if (p && seen[r]) throw new Error(`${o.predictions}: ${table.symbols[table.symbolCodes[r]!]} ${new Date(table.ts[r]!).toISOString()} is predicted by more than one fold (again by fold ${g}); give --folds so each row's out-of-sample prediction is the one traded`);
+        if (p) seen[r] = 1;
+      });
+    }
     for (const g of aligned.keys()) {
       const source = new Int32Array(table.n).fill(-1);
       aligned.get(g)!.present.forEach((p, r) => {
@@ -84,7 +93,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     for (let r = 0; r < source.length; r++) {
       if (source[r]! < 0) continue;
       rows.push(r);
-      if (Number.isNaN(valueOf(source[r]!)[r]!)) missing++;
+      if (Number.isNaN(valueOf(source[r]!)[r]!)) missing[r] = 1;
     }
     return { name, rows: Int32Array.from(rows), signal: [] as Float64Array[], source };
   }
@@ -110,7 +119,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     backtestRows(p.name, table, close, p.rows, (r) => (p.source[r]! < 0 ? Number.NaN : valueOf(p.source[r]!)[r]!), config, periodsPerYear);
   const series = plans.map(run);
   const overall = overallIndex >= 0 ? { ...series[overallIndex]!, name: 'path 0 (all out-of-sample rows)' } : run(overallPlan);
-  provenance.missingPredictions = String(missing);
+  provenance.missingPredictions = String(missing.reduce((a, b) => a + b, 0));
   return {
     overall,
     groups: kind === null ? null : { kind, series, summary: summarize(series.map((s) => s.metrics)) },

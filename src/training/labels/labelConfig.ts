@@ -67,12 +67,28 @@ export const LabelConfigSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
-    const seen = new Set<string>();
+    // Names are prefixes: two labels may still make the same column (a `_5` horizon of `a` and a
+    // label named `a_5`), and a silently overwritten t1 column would purge by the wrong span.
+    const owner = new Map<string, string>();
     for (const [i, l] of cfg.labels.entries()) {
-      if (seen.has(l.name)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'name'], message: `label name ${l.name} is used twice` });
-      seen.add(l.name);
+      for (const column of labelColumns(l)) {
+        const other = owner.get(column);
+        if (other !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['labels', i, 'name'], message: other === l.name ? `label name ${l.name} is used twice` : `label ${l.name} would write column ${column}, which label ${other} writes too` });
+          return;
+        }
+        owner.set(column, l.name);
+      }
     }
   });
+
+/** The columns a label writes, in file order. */
+export function labelColumns(l: LabelSpec): string[] {
+  const p = l.name;
+  if (l.kind === 'forward_return') return l.horizons.flatMap((h) => [`${p}_${h}`, `${p}_${h}_t1`]);
+  if (l.kind === 'triple_barrier') return [p, `${p}_t1`, `${p}_exit`, `${p}_ret`, `${p}_ret_atr`, `${p}_status`];
+  return [p, `${p}_t1`, `${p}_side`, `${p}_ret`, `${p}_status`];
+}
 
 export type LabelConfig = z.infer<typeof LabelConfigSchema>;
 

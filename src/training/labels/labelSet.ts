@@ -87,6 +87,7 @@ export function computeLabels(dataset: Dataset, config: LabelConfig, options: { 
       const sd = side![i]!;
       if (sd === 0 || Number.isNaN(sd)) {
         meta[i] = signed[i] = out.t1[i] = Number.NaN;
+        out.status[i] = NO_SIDE;
         continue;
       }
       signed[i] = sd * out.ret[i]!;
@@ -102,6 +103,8 @@ export function computeLabels(dataset: Dataset, config: LabelConfig, options: { 
   }
   return { name: config.name, columns, statuses };
 }
+
+const NO_SIDE = BARRIER_STATUS.indexOf('no_side');
 
 function sideOf(dataset: Dataset, spec: MetaLabelSpec, cols: Map<string, Float64Array>, cwd?: string): Float64Array {
   const raw = spec.signal.file === undefined ? cols.get(spec.signal.column)! : alignSignalColumn(dataset.table, spec.signal.file, spec.signal.column, cwd);

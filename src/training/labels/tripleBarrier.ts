@@ -20,7 +20,7 @@
 export type BothTouchedRule = 'stop' | 'target' | 'neutral';
 
 /** Why a row's label is what it is; stored as a dictionary column beside the label. */
-export const BARRIER_STATUS = ['upper', 'lower', 'time', 'both_stop', 'both_target', 'both_neutral', 'past_end', 'no_atr'] as const;
+export const BARRIER_STATUS = ['upper', 'lower', 'time', 'both_stop', 'both_target', 'both_neutral', 'past_end', 'no_atr', 'no_price', 'no_side'] as const;
 export type BarrierStatus = (typeof BARRIER_STATUS)[number];
 
 export interface BarrierParams {
@@ -71,7 +71,11 @@ export function labelTripleBarrier(path: BarPath, params: BarrierParams, out: Ba
     const o = at + i;
     const entry = close[i]!;
     const a = atr[i]!;
-    if (!(a > 0) || !Number.isFinite(a) || !Number.isFinite(entry)) {
+    if (!Number.isFinite(entry)) {
+      setUnknown(out, o, S.no_price);
+      continue;
+    }
+    if (!(a > 0) || !Number.isFinite(a)) {
       setUnknown(out, o, S.no_atr);
       continue;
     }

@@ -48,11 +48,18 @@ export function groupBounds(spans: RowSpans, timeline: Timeline, count: number):
   if (timeline.times.length < count) throw new Error(`cannot cut ${timeline.times.length} distinct labelled timestamps into ${count} groups`);
   const bounds = new Int32Array(count + 1);
   bounds[count] = n;
+  // Cuts may only fall where the timestamp changes. Each cut takes the change point nearest its
+  // ideal position among those after the previous cut that still leave one for every later cut.
+  const changes: number[] = [];
+  for (let p = 1; p < n; p++) if (spans.ts[order[p]!] !== spans.ts[order[p - 1]!]) changes.push(p);
+  let next = 0;
   for (let g = 1; g < count; g++) {
-    let p = Math.round((g * n) / count);
-    // Move the cut to the nearest timestamp change at or after p, keeping groups non-empty.
-    while (p < n && p > 0 && spans.ts[order[p]!] === spans.ts[order[p - 1]!]) p++;
-    bounds[g] = Math.max(p, bounds[g - 1]! + 1);
+    const ideal = (g * n) / count;
+    const last = changes.length - (count - g);
+    let j = next;
+    while (j < last && Math.abs(changes[j + 1]! - ideal) <= Math.abs(changes[j]! - ideal)) j++;
+    bounds[g] = changes[j]!;
+    next = j + 1;
   }
   for (let g = 1; g <= count; g++) {
     if (bounds[g]! <= bounds[g - 1]!) throw new Error(`cannot cut the labelled rows into ${count} non-empty groups (too many rows share a timestamp)`);

@@ -82,6 +82,12 @@ describe('metrics', () => {
     expect(m.turnover).toBe(0.75);
   });
 
+  it('a drawdown from the first period lasts from the initial equity, one period before it', () => {
+    const m = computeMetrics({ ts: Float64Array.from([0, 1, 2], (i) => i * MIN), returns: Float64Array.from([-0.01, -0.01, 0.05]), exposure: new Float64Array(3), turnover: new Float64Array(3), costs: new Float64Array(3), tradePnl: [] }, 1000);
+    expect(m.maxDrawdownPeriods).toBe(2);
+    expect(m.maxDrawdownMs).toBe(2 * MIN);
+  });
+
   it('summaries: the mean and a Student-t 95 % interval (t(0.975, 2) = 4.302652…)', () => {
     const base = computeMetrics({ ts: new Float64Array(1), returns: new Float64Array(1), exposure: new Float64Array(1), turnover: new Float64Array(1), costs: new Float64Array(1), tradePnl: [] }, 1);
     const s = summarize([1, 2, 3].map((x) => ({ ...base, sharpe: x }))).find((x) => x.metric === 'sharpe')!;

@@ -144,8 +144,13 @@ describe('barflow label on real data, against the independent reference (scripts
         const want = rows.map((r) => r[c]);
         // The reference has no status for rows without a side; barflow keeps the barrier's.
         const got = rows.map((_, i) => String(col.get(symbolStart[k]! + i)));
-        if (c === 'meta_status') expect(got.filter((_, i) => rows[i]!.meta !== '')).toEqual(want.filter((_, i) => rows[i]!.meta !== ''));
-        else expect(got).toEqual(want);
+        if (c === 'meta_status') {
+          expect(got.filter((_, i) => rows[i]!.meta !== '')).toEqual(want.filter((_, i) => rows[i]!.meta !== ''));
+          // Rows without a primary side are no_side (the reference leaves their status as the barrier's).
+          const sideless = rows.map((r, i) => (r.meta_side === '' || r.meta_side === '0' ? i : -1)).filter((i) => i >= 0);
+          expect(sideless.length).toBeGreaterThan(0);
+          expect(new Set(sideless.map((i) => got[i]))).toEqual(new Set(['no_side']));
+        } else expect(got).toEqual(want);
       }
     }
     // The real data holds every case: both-touched bars, time-outs, past-end rows, warm-up rows.
@@ -159,5 +164,8 @@ describe('barflow label on real data, against the independent reference (scripts
     expect(() => writeLabels(dir, readLabelConfig(bad), '', [])).toThrow(/needs column atr99_1m, which the dataset/);
     writeFileSync(bad, 'labels:\n  - { name: tb, kind: triple_barrier, k: -1 }\n');
     expect(() => readLabelConfig(bad)).toThrow(/labels\.0\.k/);
+    // Two labels that would write the same column (and so the same t1) are refused.
+    writeFileSync(bad, 'labels:\n  - { name: a_5, kind: triple_barrier }\n  - { name: a, kind: forward_return, horizons: [5] }\n');
+    expect(() => readLabelConfig(bad)).toThrow(/labels\.1\.name: label a would write column a_5, which label a_5 writes too/);
   });
 });

@@ -212,6 +212,27 @@ describe('hand-made cases', () => {
     expect(plan.unlabeled).toBe(2);
   });
 
+  it('never cuts inside a timestamp, even when the ideal cut falls in a crowd of rows of one timestamp', () => {
+    // Timestamps a×4, b×3, c, d, e (a cross-section of 4 and 3 symbols, then one each) in 5 groups.
+    const ts = Float64Array.from([0, 0, 0, 0, 1, 1, 1, 2, 3, 4], (m) => m * MIN);
+    const crowd = { ts, t1: ts.slice() };
+    const plan = combinatorialPurgedCV(crowd, 5, 2);
+    const groups = plan.groups!;
+    expect(groups.map((g) => [g.from / MIN, g.to / MIN, g.rows])).toEqual([[0, 0, 4], [1, 1, 3], [2, 2, 1], [3, 3, 1], [4, 4, 1]]);
+    expect(() => purgedKFold(crowd, 6)).toThrow(/cannot cut 5 distinct labelled timestamps into 6 groups/);
+  });
+
+  it('groups of every method are disjoint in time (one timestamp, one group)', () => {
+    fc.assert(
+      fc.property(spansArb, fc.integer({ min: 2, max: 8 }), (s, n) => {
+        fc.pre(times(s).length >= n);
+        const groups = combinatorialPurgedCV(s, n, 1).groups!;
+        for (let g = 1; g < groups.length; g++) expect(groups[g]!.from).toBeGreaterThan(groups[g - 1]!.to);
+        expect(groups.reduce((a, g) => a + g.rows, 0)).toBe(eligible(s).length);
+      }),
+    );
+  });
+
   it('ranges round-trip', () => {
     const rows = Int32Array.from([0, 1, 2, 5, 7, 8]);
     expect(toRanges(rows)).toEqual([[0, 3], [5, 6], [7, 9]]);
