@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
 import { registerFileCommands } from './commands/fileCommands.js';
 import { registerLive } from './commands/live.js';
+import { registerModels } from './commands/models.js';
 import { registerOperatorCommands } from './commands/operatorCommands.js';
 import { registerPbo } from './commands/pbo.js';
 import { registerReplay } from './commands/replay.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerLive(program);
   registerTraining(program);
   registerPbo(program);
+  registerModels(program);
   return program;
 }
 

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -7,6 +6,7 @@ import { formatTs } from '../../bars/bar.js';
 import { REJECT_REASON_CODES, type RejectReason } from '../../bars/rejects.js';
 import { anchorText } from '../../operators/anchor.js';
 import { DEFAULT_FEATURE_SET_FILE, type FeatureSet, loadFeatureSet } from '../../operators/featureSet.js';
+import { gitCommit, packageVersion } from '../../codeVersion.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { type DatasetManifest, datasetFingerprint, writeManifest } from '../../training/datasetManifest.js';
 import { FeatureArrowWriter } from '../arrow/featureArrowWriter.js';
@@ -59,19 +59,6 @@ export interface ReplaySummary {
   questdb: BackfillResult | null;
   workers: number;
   seconds: { features: number; files: number; questdb: number; total: number };
-}
-
-function gitCommit(): string | null {
-  if (!existsSync(join(PACKAGE_ROOT, '.git'))) return null;
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Symbols must not be split across units: one symbol's state lives in one pipeline. */

@@ -1,0 +1,80 @@
+import * as ort from 'onnxruntime-node';
+import { type Calibrator, calibrate } from '../../training/models/calibration.js';
+import { type ScalerParams, applyScaler } from '../../training/models/scaler.js';
+import type { FeatureTable } from '../../training/featureTable.js';
+import { TabularView } from '../../training/views/tabularView.js';
+import { WindowView } from '../../training/views/windowView.js';
+import { PREDICTION_FIELDS } from '../predictor.js';
+import { type LoadedBundle, loadBundle } from './bundle.js';
+
+/** Predictions of a set of rows in the output contract's fields (NaN where the model cannot say). */
+export interface PredictionColumns {
+  rows: Int32Array;
+  /** One array per PREDICTION_FIELDS entry, aligned with rows. */
+  fields: Record<(typeof PREDICTION_FIELDS)[number], Float64Array>;
+}
+
+/**
+ * A bundle ready to predict: the files checked (loadBundle), the model opened from its bytes. The
+ * same code serves `barflow predict` and the live topology, so the two give the same bits: inputs
+ * scaled in float64, narrowed to float32, the ONNX graph, the calibrator in float64.
+ */
+export class BundlePredictor {
+  private constructor(
+    readonly bundle: LoadedBundle,
+    private readonly session: ort.InferenceSession,
+    private readonly scaler: ScalerParams,
+    private readonly calibrator: Calibrator,
+    private readonly expectedReturn: { up: number; notUp: number },
+  ) {}
+
+  static async open(dir: string, expectSchemaHash?: string): Promise<BundlePredictor> {
+    const bundle = loadBundle(dir, expectSchemaHash);
+    const m = bundle.manifest;
+    if (m.model.format !== 'onnx') throw new Error(`bundle ${dir}: model format ${m.model.format} is not served yet`);
+    const session = await ort.InferenceSession.create(bundle.file(m.model.files[0]!));
+    const { calibrator, expectedReturn } = bundle.json<{ calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }>(m.calibrator);
+    return new BundlePredictor(bundle, session, bundle.json<ScalerParams>(m.scaler), calibrator, expectedReturn);
+  }
+
+  get name(): string {
+    return this.bundle.manifest.name;
+  }
+
+  get version(): string {
+    return this.bundle.manifest.version;
+  }
+
+  /** Predicts the given rows of a feature table (in batches of `batchSize`). */
+  async predictTable(table: FeatureTable, rows: ArrayLike<number>, batchSize = 8192): Promise<PredictionColumns> {
+    const m = this.bundle.manifest;
+    const columns = m.features.columns;
+    const n = rows.length;
+    const fields = Object.fromEntries(PREDICTION_FIELDS.map((f) => [f, new Float64Array(n).fill(Number.NaN)])) as PredictionColumns['fields'];
+    const tab = new TabularView(table, { columns, dtype: 'float64' });
+    const seqLen = Number(m.model.viewParams.seqLen ?? 1);
+    const win = m.model.view === 'window' ? new WindowView(table, { columns, seqLen, dtype: 'float64' }) : null;
+    // Rows the model can answer: complete features (and a full window); the others stay NaN.
+    const ok = new Set(Array.from(win === null ? tab.completeRows(rows) : win.validRows(tab.completeRows(rows))));
+    const positions: number[] = [];
+    for (let i = 0; i < n; i++) if (ok.has(rows[i]!)) positions.push(i);
+    const f = columns.length;
+    for (let s = 0; s < positions.length; s += batchSize) {
+      const part = positions.slice(s, s + batchSize);
+      const idx = part.map((i) => rows[i]!);
+      const steps = win === null ? 1 : seqLen;
+      const data = win === null ? tab.rows(idx).data : win.batch(idx).data;
+      applyScaler(this.scaler, data, idx.length * steps);
+      const dims = win === null ? [idx.length, f] : [idx.length, seqLen, f];
+      const out = await this.session.run({ [this.session.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from(data), dims) });
+      const p = out[this.session.outputNames[0]!]!.data as Float32Array;
+      part.forEach((i, k) => {
+        const q = calibrate(this.calibrator, p[k]!);
+        fields.p_up[i] = q;
+        fields.e_r[i] = q * this.expectedReturn.up + (1 - q) * this.expectedReturn.notUp;
+        fields.uncertainty[i] = 1 - Math.abs(2 * q - 1);
+      });
+    }
+    return { rows: Int32Array.from(rows), fields };
+  }
+}

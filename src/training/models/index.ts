@@ -1,0 +1,13 @@
+import { logisticKind } from './logistic/logisticKind.js';
+import type { ModelKind } from './modelRegistry.js';
+
+/** The registry: one line per model. */
+export const MODEL_KINDS: readonly ModelKind<never>[] = [logisticKind as ModelKind<never>];
+
+export function modelKind(name: string): ModelKind<unknown> {
+  const k = MODEL_KINDS.find((m) => m.name === name);
+  if (k === undefined) throw new Error(`unknown model kind ${JSON.stringify(name)}; the registry has ${MODEL_KINDS.map((m) => m.name).join(', ')}`);
+  return k as ModelKind<unknown>;
+}
+
+export * from './modelRegistry.js';

@@ -1,0 +1,118 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { replay } from '../../../src/streams/replay/replay.js';
+import { loadBundle } from '../../../src/serving/bundle/bundle.js';
+import { BundlePredictor } from '../../../src/serving/bundle/bundlePredictor.js';
+import { openDataset } from '../../../src/training/dataset.js';
+import { readLabelConfig } from '../../../src/training/labels/labelConfig.js';
+import { writeLabels } from '../../../src/training/labels/labelSet.js';
+import { parseTrainConfig } from '../../../src/training/train/trainConfig.js';
+import { trainFromConfig } from '../../../src/training/train/trainRun.js';
+
+const work = mkdtempSync(join(tmpdir(), 'barflow-train-'));
+const ds = join(work, 'ds');
+
+function config(out: string, extra: Record<string, unknown> = {}) {
+  const doc = {
+    name: 'test-logistic',
+    seed: 3,
+    dataset: ds,
+    labels: { set: 'reference', target: 'tb' },
+    features: ['rsi14_1m', 'macdhist_1m', 'adx14_1m', 'bbwidth20_1m', 'volratio20_1m', 'retstd20_1m', 'rsi14_5m'],
+    cv: { method: 'purged_kfold', k: 3, embargo: '30m' },
+    model: { kind: 'logistic', params: { l2: 2 } },
+    out,
+    ...extra,
+  };
+  const text = JSON.stringify(doc);
+  return { config: parseTrainConfig(doc, 'test.yaml'), text };
+}
+
+function filesOf(dir: string, prefix = ''): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const e of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const p = join(prefix, e.name);
+    if (e.isDirectory()) for (const [k, v] of filesOf(dir, p)) out.set(k, v);
+    else out.set(p, readFileSync(join(dir, p)));
+  }
+  return out;
+}
+
+describe('barflow train: logistic regression end to end on the bundled samples', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    await replay({ source: { kind: 'files', patterns: ['data/samples/*.csv'] }, out: ds, formats: ['arrow'], workers: 1, command: ['test'] });
+    writeLabels(ds, readLabelConfig('tests/fixtures/labels/labels.yaml'), readFileSync('tests/fixtures/labels/labels.yaml', 'utf8'), ['test']);
+  }, 120_000);
+
+  it('same config and seed: the same bundle, byte for byte; the manifest lists every file with its sha256', async () => {
+    const a = config(join(work, 'a'));
+    const b = config(join(work, 'b'));
+    const ra = await trainFromConfig(a.config, a.text);
+    await trainFromConfig(b.config, a.text);
+    const fa = filesOf(join(work, 'a'));
+    const fb = filesOf(join(work, 'b'));
+    expect([...fa.keys()].sort()).toEqual([...fb.keys()].sort());
+    for (const [k, v] of fa) if (k !== 'manifest.json' && k !== 'folds.json') expect(v.equals(fb.get(k)!), k).toBe(true);
+    expect(Object.keys(ra.manifest.files).sort()).toEqual([...fa.keys()].filter((k) => k !== 'manifest.json').sort());
+    expect(ra.cv).toHaveLength(3);
+    expect(ra.manifest.model).toMatchObject({ kind: 'logistic', family: 'linear', view: 'tabular', format: 'onnx', causal: true });
+    expect(existsSync(`${join(work, 'a')}.checkpoint`)).toBe(false);
+  });
+
+  it('an interrupted run resumes after its last finished fold and ends with the same bundle', async () => {
+    const c = config(join(work, 'r'));
+    await expect(
+      trainFromConfig(c.config, c.text, (p) => {
+        if (p.stage === 'fold' && p.fold === 2) throw new Error('interrupted');
+      }),
+    ).rejects.toThrow('interrupted');
+    expect(readdirSync(`${join(work, 'r')}.checkpoint`).filter((f) => f.endsWith('.json')).sort()).toEqual(['fold-0.json', 'fold-1.json']);
+    const resumed = await trainFromConfig(c.config, c.text);
+    expect(resumed.cv.map((f) => f.resumed)).toEqual([true, true, false]);
+    const straight = filesOf(join(work, 'a'));
+    for (const [k, v] of filesOf(join(work, 'r'))) if (k !== 'manifest.json' && k !== 'folds.json' && k !== 'training-config.yaml') expect(v.equals(straight.get(k)!), k).toBe(true);
+  });
+
+  it('refuses a tampered file, a missing file, an unlisted file and a bundle of another feature set', async () => {
+    const dir = join(work, 'a');
+    const dataset = openDataset(ds, { columns: [] });
+    const p = await BundlePredictor.open(dir, dataset.manifest.featureSet.schemaHash);
+    expect(p.name).toBe('test-logistic');
+    const copy = (name: string) => {
+      const to = join(work, name);
+      rmSync(to, { recursive: true, force: true });
+      for (const [k, v] of filesOf(dir)) {
+        const path = join(to, k);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, v);
+      }
+      return to;
+    };
+    const tampered = copy('tampered');
+    const model = readFileSync(join(tampered, 'model/model.onnx'));
+    model[model.length - 1]! ^= 1;
+    writeFileSync(join(tampered, 'model/model.onnx'), model);
+    expect(() => loadBundle(tampered)).toThrow(/model\/model.onnx has sha256 \w+, the manifest says \w+: the file was changed/);
+    const missing = copy('missing');
+    unlinkSync(join(missing, 'scaler.json'));
+    expect(() => loadBundle(missing)).toThrow(/file scaler.json is missing/);
+    const extra = copy('extra');
+    writeFileSync(join(extra, 'run.js'), 'process.exit(1)');
+    expect(() => loadBundle(extra)).toThrow(/run.js is not listed in the manifest/);
+    expect(() => loadBundle(dir, 'f'.repeat(64))).toThrow(/was built for feature schema \w+, but the features here have schema ffffffffffff/);
+  });
+
+  it('an invalid config fails before any work, naming the field', async () => {
+    expect(() => parseTrainConfig({ name: 'x', dataset: ds, model: { kind: 'logistic' } }, 'c.yaml')).toThrow(/c\.yaml: out: /);
+    expect(() => parseTrainConfig({ name: 'x', version: '1.0', dataset: ds, out: 'o', model: { kind: 'logistic' } }, 'c.yaml')).toThrow(/c\.yaml: version: a semantic version/);
+    const bad = config(join(work, 'never'), { model: { kind: 'logistic', params: { l2: -1 } } });
+    await expect(trainFromConfig(bad.config, bad.text)).rejects.toThrow(/model\.params\.l2: /);
+    const kind = config(join(work, 'never'), { model: { kind: 'prophet' } });
+    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic/);
+    const col = config(join(work, 'never'), { features: ['rsi99_1m'] });
+    await expect(trainFromConfig(col.config, col.text)).rejects.toThrow(/features: rsi99_1m is not in the dataset's feature set/);
+    expect(existsSync(join(work, 'never'))).toBe(false);
+  });
+});
