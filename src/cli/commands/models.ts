@@ -5,7 +5,13 @@ import { formatTs } from '../../bars/bar.js';
 import { BundlePredictor } from '../../serving/bundle/bundlePredictor.js';
 import { PREDICTION_FIELDS } from '../../serving/predictor.js';
 import { openDataset } from '../../training/dataset.js';
+import { readBacktestConfig } from '../../training/backtest/backtestConfig.js';
+import { renderBacktestReport } from '../../training/backtest/report/htmlReport.js';
+import { evaluateBundle } from '../../training/evaluation/evaluate.js';
 import { readTrainConfig } from '../../training/train/trainConfig.js';
+import { DEFAULT_TOPOLOGY_DIR } from '../../paths.js';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { trainFromConfig } from '../../training/train/trainRun.js';
 
 export function registerModels(program: Command): void {
@@ -56,5 +62,31 @@ export function registerModels(program: Command): void {
       out.end();
       await once(out, 'finish');
       console.log(`${table.n} rows → ${flags.out}: ${answered} predicted, ${table.n - answered} without (features warming up)`);
+    });
+
+  program
+    .command('evaluate')
+    .description('out-of-sample evaluation of a bundle: the backtest (per fold on its training dataset), classification metrics and a reliability diagram, in a self-contained HTML report')
+    .requiredOption('-b, --bundle <dir>', 'model bundle (barflow train)')
+    .requiredOption('-d, --dataset <dir>', 'its training dataset (out-of-fold predictions) or a later one (the bundle predicts it)')
+    .option('-c, --config <file>', 'backtest config (YAML; docs/validation.md)', join(DEFAULT_TOPOLOGY_DIR, 'backtest.yaml'))
+    .option('-o, --out <file>', 'HTML report to write', 'evaluation-report.html')
+    .option('--json', 'print the figures as JSON', false)
+    .action(async (flags: { bundle: string; dataset: string; config: string; out: string; json: boolean }) => {
+      const ev = await evaluateBundle(flags.bundle, flags.dataset, readBacktestConfig(flags.config), process.argv.slice(1));
+      writeFileSync(flags.out, renderBacktestReport(ev.backtest, { title: `Evaluation of ${ev.backtest.provenance.bundle}`, ...(ev.classification === null ? {} : { classification: ev.classification }) } as Parameters<typeof renderBacktestReport>[1]));
+      if (flags.json) {
+        console.log(JSON.stringify({ source: ev.source, classification: ev.classification, backtest: { overall: ev.backtest.overall.metrics, summary: ev.backtest.groups?.summary ?? null }, note: ev.note ?? null, report: flags.out }));
+        return;
+      }
+      const c = ev.classification;
+      console.log(`evaluation of ${ev.backtest.provenance.bundle} on ${flags.dataset} (${ev.source === 'oof' ? 'out-of-fold predictions' : 'the bundle run over this dataset'})`);
+      if (c !== null) {
+        console.log(`  ${c.title}: ${c.overall.n} rows, log loss ${c.overall.logLoss.toFixed(4)}, Brier ${c.overall.brier.toFixed(4)}, AUC ${c.overall.auc.toFixed(4)}, accuracy ${(c.overall.accuracy * 100).toFixed(2)}% (base rate ${(c.overall.baseRate * 100).toFixed(2)}%)`);
+        console.log(`  reliability: ${c.reliability.filter((b) => b.count > 0).map((b) => `${b.meanPredicted.toFixed(2)}→${b.observed.toFixed(2)} (${b.count})`).join('  ')}`);
+      } else if (ev.note !== undefined) console.log(`  note: ${ev.note}`);
+      const o = ev.backtest.overall.metrics;
+      console.log(`  backtest: total return ${(o.totalReturn * 100).toFixed(2)}%, Sharpe ${o.sharpe.toFixed(2)}, max drawdown ${(o.maxDrawdown * 100).toFixed(2)}%, ${o.trades} trades, costs ${(o.costs * 100).toFixed(2)}%`);
+      console.log(`report → ${flags.out}`);
     });
 }
