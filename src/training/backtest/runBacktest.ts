@@ -103,10 +103,15 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
   if (overallIndex >= 0) overallPlan = plans[overallIndex]!;
   else {
     const source = new Int32Array(table.n).fill(-1);
-    if (plans.length > 0) for (const p of plans) for (const r of p.rows) if (source[r]! < 0) source[r] = p.source[r]!;
-    else for (const [g, a] of aligned) a.present.forEach((p, r) => {
-      if (p && source[r]! < 0) source[r] = g;
-    });
+    if (plans.length > 0) {
+      for (const p of plans) for (const r of p.rows) if (source[r]! < 0) source[r] = p.source[r]!;
+    } else {
+      for (const [g, a] of aligned) {
+        a.present.forEach((p, r) => {
+          if (p && source[r]! < 0) source[r] = g;
+        });
+      }
+    }
     const rows: number[] = [];
     source.forEach((s, r) => {
       if (s >= 0) rows.push(r);

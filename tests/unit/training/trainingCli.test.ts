@@ -83,6 +83,19 @@ describe('barflow label → splits → backtest (the CLI, on the bundled samples
     expect(paid.overall.costs).toBeGreaterThan(0);
   });
 
+  it('without folds: a plain predictions file (ts, symbol, p_up) is traded as one out-of-sample series', async () => {
+    // The k-fold predictions without their fold column: each row has one prediction.
+    const lines = readFileSync(join(work, 'kfold.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(work, 'plain.csv'), `${lines.map((l) => l.split(',').slice(0, 3).join(',')).join('\n')}\n`);
+    const plain = JSON.parse((await barflow(['backtest', '-p', join(work, 'plain.csv'), '-d', ds, '-o', join(work, 'p.html'), '--json'])).stdout);
+    const folded = JSON.parse((await barflow(['backtest', '-p', join(work, 'kfold.csv'), '-d', ds, '-f', join(work, 'kfold.json'), '-o', join(work, 'p2.html'), '--json'])).stdout);
+    expect(plain.groups).toBeNull();
+    expect(plain.overall.periods).toBeGreaterThan(10_000);
+    expect(plain.overall.trades).toBeGreaterThan(0);
+    // The same rows and predictions as the folds' union: the same series.
+    expect(plain.overall).toEqual(folded.overall);
+  });
+
   it('refuses with a clear error: a prediction for a row the dataset lacks, folds of another dataset, a bad method argument', async () => {
     writeFileSync(join(work, 'bad.csv'), 'ts,symbol,p_up\n2023-03-10T00:00:00Z,BTCUSDT,0.6\n2030-01-01T00:00:00Z,BTCUSDT,0.6\n');
     const b = await barflow(['backtest', '-p', join(work, 'bad.csv'), '-d', ds, '-o', join(work, 'x.html')]);
