@@ -51,3 +51,12 @@ export function encodeModel(p: ModelParts): Uint8Array {
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/** The same model with (sorted) metadata_props set: name, version and feature schema travel inside the file. */
+export function encodeModelMetadata(bytes: Uint8Array, metadata: Record<string, string>): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  model.metadataProps = Object.entries(metadata)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -104,13 +104,28 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     expect(() => loadBundle(dir, 'f'.repeat(64))).toThrow(/was built for feature schema \w+, but the features here have schema ffffffffffff/);
   });
 
+  it('XGBoost through the same machinery: same seed, same bundle bytes (model.onnx and XGBoost\'s JSON), served by onnxruntime-node', async () => {
+    const x1 = config(join(work, 'x1'), { name: 'test-xgb', model: { kind: 'xgboost', params: { numRounds: 20, maxDepth: 3, subsample: 0.8 } } });
+    const x2 = config(join(work, 'x2'), { name: 'test-xgb', model: { kind: 'xgboost', params: { numRounds: 20, maxDepth: 3, subsample: 0.8 } } });
+    const r = await trainFromConfig(x1.config, x1.text);
+    await trainFromConfig(x2.config, x1.text);
+    expect(r.manifest.model).toMatchObject({ kind: 'xgboost', family: 'tree', format: 'onnx', files: ['model/model.onnx', 'model/xgboost.json'] });
+    const a = filesOf(join(work, 'x1'));
+    const b = filesOf(join(work, 'x2'));
+    for (const k of ['model/model.onnx', 'model/xgboost.json', 'oof-predictions.csv', 'calibrator.json']) expect(a.get(k)!.equals(b.get(k)!), k).toBe(true);
+    const dataset = openDataset(ds, { columns: r.manifest.features.columns });
+    const p = await BundlePredictor.open(join(work, 'x1'), dataset.manifest.featureSet.schemaHash);
+    const pred = await p.predictTable(dataset.table, Int32Array.from({ length: 500 }, (_, i) => 2000 + i));
+    expect(Array.from(pred.fields.p_up).filter((v) => v > 0 && v < 1).length).toBe(500);
+  });
+
   it('an invalid config fails before any work, naming the field', async () => {
     expect(() => parseTrainConfig({ name: 'x', dataset: ds, model: { kind: 'logistic' } }, 'c.yaml')).toThrow(/c\.yaml: out: /);
     expect(() => parseTrainConfig({ name: 'x', version: '1.0', dataset: ds, out: 'o', model: { kind: 'logistic' } }, 'c.yaml')).toThrow(/c\.yaml: version: a semantic version/);
     const bad = config(join(work, 'never'), { model: { kind: 'logistic', params: { l2: -1 } } });
     await expect(trainFromConfig(bad.config, bad.text)).rejects.toThrow(/model\.params\.l2: /);
     const kind = config(join(work, 'never'), { model: { kind: 'prophet' } });
-    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic/);
+    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, xgboost/);
     const col = config(join(work, 'never'), { features: ['rsi99_1m'] });
     await expect(trainFromConfig(col.config, col.text)).rejects.toThrow(/features: rsi99_1m is not in the dataset's feature set/);
     expect(existsSync(join(work, 'never'))).toBe(false);
