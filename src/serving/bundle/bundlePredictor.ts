@@ -5,6 +5,7 @@ import type { FeatureTable } from '../../training/featureTable.js';
 import { TabularView } from '../../training/views/tabularView.js';
 import { WindowView } from '../../training/views/windowView.js';
 import { PREDICTION_FIELDS } from '../predictor.js';
+import { openOnnxSession, runOnnx } from '../onnx/onnxSession.js';
 import { type LoadedBundle, loadBundle } from './bundle.js';
 
 /** Predictions of a set of rows in the output contract's fields (NaN where the model cannot say). */
@@ -32,7 +33,7 @@ export class BundlePredictor {
     const bundle = loadBundle(dir, expectSchemaHash);
     const m = bundle.manifest;
     if (m.model.format !== 'onnx') throw new Error(`bundle ${dir}: model format ${m.model.format} is not served yet`);
-    const session = await ort.InferenceSession.create(bundle.file(m.model.files[0]!));
+    const session = await openOnnxSession(bundle.file(m.model.files[0]!));
     const { calibrator, expectedReturn } = bundle.json<{ calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }>(m.calibrator);
     return new BundlePredictor(bundle, session, bundle.json<ScalerParams>(m.scaler), calibrator, expectedReturn);
   }
@@ -66,8 +67,7 @@ export class BundlePredictor {
       const data = win === null ? tab.rows(idx).data : win.batch(idx).data;
       applyScaler(this.scaler, data, idx.length * steps);
       const dims = win === null ? [idx.length, f] : [idx.length, seqLen, f];
-      const out = await this.session.run({ [this.session.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from(data), dims) });
-      const p = out[this.session.outputNames[0]!]!.data as Float32Array;
+      const p = await runOnnx(this.session, Float32Array.from(data), dims);
       part.forEach((i, k) => {
         const q = calibrate(this.calibrator, p[k]!);
         fields.p_up[i] = q;

@@ -117,6 +117,9 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const p = await BundlePredictor.open(join(work, 'x1'), dataset.manifest.featureSet.schemaHash);
     const pred = await p.predictTable(dataset.table, Int32Array.from({ length: 500 }, (_, i) => 2000 + i));
     expect(Array.from(pred.fields.p_up).filter((v) => v > 0 && v < 1).length).toBe(500);
+    // The same bits one row at a time as in one batch (live serves small batches; predict large ones).
+    const single = await p.predictTable(dataset.table, Int32Array.from({ length: 500 }, (_, i) => 2000 + i), 1);
+    expect(Buffer.from(single.fields.p_up.buffer).equals(Buffer.from(pred.fields.p_up.buffer))).toBe(true);
   });
 
   it('an invalid config fails before any work, naming the field', async () => {

@@ -1,5 +1,5 @@
-import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
+import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
 import type { ModelKind } from '../modelRegistry.js';
 import { logisticToOnnx } from './logisticOnnx.js';
 import { fitLogistic } from './logisticRegression.js';
@@ -24,16 +24,10 @@ export const logisticKind: ModelKind<z.infer<typeof Params>> = {
     const model = fitLogistic(input.x, input.n, input.f, input.y, params);
     input.onProgress?.({ step: 1, steps: 1 });
     const onnx = logisticToOnnx(model);
-    const session = await ort.InferenceSession.create(onnx);
+    const session = await openOnnxSession(onnx);
     return {
-      predict: (x, n) => runOnnx(session, x, n, input.f),
+      predict: (x, n) => runOnnx(session, x, [n, input.f]),
       export: async (metadata) => ({ format: 'onnx', files: new Map([['model.onnx', logisticToOnnx(model, metadata)]]) }),
     };
   },
 };
-
-export async function runOnnx(session: ort.InferenceSession, x: Float32Array, n: number, f: number): Promise<Float64Array> {
-  if (n === 0) return new Float64Array(0);
-  const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x.subarray(0, n * f), [n, f]) });
-  return Float64Array.from(out[session.outputNames[0]!]!.data as Float32Array);
-}

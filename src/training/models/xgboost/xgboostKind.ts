@@ -1,6 +1,5 @@
-import * as ort from 'onnxruntime-node';
 import { encodeModelMetadata } from '../../../serving/onnx/onnxGraph.js';
-import { runOnnx } from '../logistic/logisticKind.js';
+import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
 import type { ModelKind } from '../modelRegistry.js';
 import { XgboostParams, trainXgboost } from './xgboostModel.js';
 
@@ -27,9 +26,9 @@ export const xgboostKind: ModelKind<XgboostParams> = {
       onRound: (round, loss) => input.onProgress?.({ step: round + 1, steps: params.numRounds, loss }),
     });
     const onnx = model.toOnnx();
-    const session = await ort.InferenceSession.create(onnx);
+    const session = await openOnnxSession(onnx);
     return {
-      predict: (x, n) => runOnnx(session, x, n, input.f),
+      predict: (x, n) => runOnnx(session, x, [n, input.f]),
       export: async (metadata) => ({
         format: 'onnx',
         files: new Map([
