@@ -74,7 +74,7 @@ export function registerModels(program: Command): void {
     .option('--json', 'print the figures as JSON', false)
     .action(async (flags: { bundle: string; dataset: string; config: string; out: string; json: boolean }) => {
       const ev = await evaluateBundle(flags.bundle, flags.dataset, readBacktestConfig(flags.config), process.argv.slice(1));
-      writeFileSync(flags.out, renderBacktestReport(ev.backtest, { title: `Evaluation of ${ev.backtest.provenance.bundle}`, ...(ev.classification === null ? {} : { classification: ev.classification }) } as Parameters<typeof renderBacktestReport>[1]));
+      writeFileSync(flags.out, renderBacktestReport(ev.backtest, { title: `Evaluation of ${ev.backtest.provenance.bundle}`, ...(ev.classification === null ? {} : { classification: ev.classification }) }));
       if (flags.json) {
         console.log(JSON.stringify({ source: ev.source, classification: ev.classification, backtest: { overall: ev.backtest.overall.metrics, summary: ev.backtest.groups?.summary ?? null }, note: ev.note ?? null, report: flags.out }));
         return;

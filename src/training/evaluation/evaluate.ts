@@ -54,6 +54,9 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
     }
     const backtest = runBacktest({ dataset: datasetDir, predictions, config, folds, command });
     backtest.provenance.bundle = `${bundleDir} (${m.name} ${m.version}, ${m.model.kind})`;
+    // Name where the predictions and folds came from, not the temporary copies read.
+    backtest.provenance.predictions = sameData ? join(bundleDir, 'oof-predictions.csv') : `${m.name} ${m.version} over ${datasetDir}`;
+    if (sameData) backtest.provenance.folds = join(bundleDir, 'folds.json');
     backtest.provenance.evaluatedOn = sameData ? 'out-of-fold predictions of the bundle\'s cross-validation' : 'the bundle run over this dataset';
     // Classification needs the bundle's target in this dataset's labels.
     let classification: Evaluation['classification'] = null;

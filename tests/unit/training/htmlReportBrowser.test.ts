@@ -2,17 +2,20 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderBacktestReport } from '../../../src/training/backtest/report/htmlReport.js';
-import { REPORT_COLORS } from '../../../src/training/backtest/report/reportData.js';
-import { makeBacktestResult } from './backtestReportFixture.js';
+import { type ClassificationReport, renderBacktestReport } from '../../../src/training/backtest/report/htmlReport.js';
+import { CLASSIFICATION_COLORS, REPORT_COLORS } from '../../../src/training/backtest/report/reportData.js';
+import { classificationMetrics, reliabilityTable } from '../../../src/training/evaluation/classificationMetrics.js';
+import { makeBacktestResult, mulberry32 } from './backtestReportFixture.js';
 
 /**
  * The report in a real browser: Debian's Chromium, headless, every request that is not the report
  * file itself aborted and recorded. The page must draw its four charts (uPlot canvases with pixels of
  * each series' colour across the plot) with no console error, no page error and no request.
- * The full-page screenshot goes to $BARFLOW_REPORT_SCREENSHOT_DIR, else a fresh temp folder.
+ * With classification the page draws a fifth chart, the reliability diagram (its points and its
+ * dashed diagonal on the canvas, the bin's count in the legend under the cursor).
+ * The full-page screenshots go to $BARFLOW_REPORT_SCREENSHOT_DIR, else a fresh temp folder.
  */
 
 const CHROMIUM = process.env.BARFLOW_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,12 +39,23 @@ interface CanvasCheck {
   counts: number[];
   /** Share of the canvas's pixel columns holding the first colour. */
   coverage: number;
+  /** The same for each colour asked for. */
+  coverages: number[];
 }
 
 let browser: Browser | undefined;
+let shotDir: string | undefined;
+
+/** Where the pages and screenshots go: one folder for the whole file. */
+function screenshotDir(): string {
+  shotDir ??= process.env.BARFLOW_REPORT_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'barflow-report-'));
+  mkdirSync(shotDir, { recursive: true });
+  return shotDir;
+}
 
 /** Fails (never skips) without Chromium, saying how to get it. */
 async function launch(): Promise<Browser> {
+  if (browser) return browser;
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `${CHROMIUM} is missing: the HTML report's browser test needs Debian's Chromium. Install it with ` +
@@ -60,8 +74,7 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
   it('draws the four charts offline, with no error and no request', async () => {
     const started = performance.now();
     const b = await launch();
-    const dir = process.env.BARFLOW_REPORT_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'barflow-report-'));
-    mkdirSync(dir, { recursive: true });
+    const dir = screenshotDir();
     const result = makeBacktestResult();
     const file = join(dir, 'report.html');
     writeFileSync(file, renderBacktestReport(result, { title: 'BTCUSDT sign model (synthetic)' }));
@@ -144,6 +157,102 @@ describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
   });
 });
 
+/** Seeded predictions of a slightly over-confident model, in three folds (as in htmlReport.test.ts). */
+function makeClassification(n = 6_000, seed = 11): ClassificationReport {
+  const rand = mulberry32(seed);
+  const p: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const z = 1.4 * Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-12))) * Math.cos(2 * Math.PI * rand());
+    p.push(1 / (1 + Math.exp(-z)));
+    y.push(rand() < 1 / (1 + Math.exp(-(0.7 * z + 0.1))) ? 1 : 0);
+  }
+  const third = Math.ceil(n / 3);
+  const perGroup = [0, 1, 2].map((g) => ({
+    name: `fold ${g + 1}`,
+    metrics: classificationMetrics(p.slice(g * third, (g + 1) * third), y.slice(g * third, (g + 1) * third)),
+  }));
+  return { title: 'calibrated, out of sample', overall: classificationMetrics(p, y), perGroup, reliability: reliabilityTable(p, y, 10) };
+}
+
+/** A page on `file` in an offline context: every other request aborted and recorded, console errors and warnings recorded. */
+async function openOffline(b: Browser, file: string): Promise<{ context: BrowserContext; page: Page; outside: string[]; errors: string[] }> {
+  const url = pathToFileURL(file).href;
+  const context = await b.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, offline: true });
+  const outside: string[] = [];
+  const errors: string[] = [];
+  await context.route('**/*', async (route) => {
+    const u = route.request().url();
+    if (u === url) return route.continue();
+    outside.push(u);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.on('request', (req) => {
+    if (req.url() !== url && !req.url().startsWith('data:')) outside.push(req.url());
+  });
+  page.on('websocket', (ws) => outside.push(ws.url()));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') errors.push(`console.${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  await page.goto(url, { waitUntil: 'load' });
+  return { context, page, outside, errors };
+}
+
+describe('the HTML report with classification in headless Chromium', { timeout: 60_000 }, () => {
+  it('draws five charts, the reliability diagram with its points and its diagonal', async () => {
+    const b = await launch();
+    const dir = screenshotDir();
+    const c = makeClassification();
+    const file = join(dir, 'report-classification.html');
+    writeFileSync(file, renderBacktestReport(makeBacktestResult(), { title: 'BTCUSDT sign model (synthetic)', classification: c }));
+    const { context, page, outside, errors } = await openOffline(b, file);
+
+    await page.waitForSelector('body[data-charts-ready]', { timeout: 15_000 });
+    expect(await page.locator('body').getAttribute('data-charts-ready')).toBe('5');
+    expect(await page.locator('body').getAttribute('data-charts-expected')).toBe('5');
+
+    const shot = join(dir, 'report-classification.png');
+    const png = await page.screenshot({ path: shot, fullPage: true });
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    console.log(`backtest report with classification, screenshot: ${shot} (page: ${file})`);
+    await page.locator('#chart-reliability').screenshot({ path: join(dir, 'chart-reliability.png') });
+
+    const K = CLASSIFICATION_COLORS;
+    // One readback per canvas (Chromium warns on several).
+    const rel = await page.evaluate(countColours, { id: 'chart-reliability', colors: [K.points, K.diagonal] });
+    expect(rel.canvases, 'reliability: one uPlot canvas').toBe(1);
+    expect(rel.width, 'reliability: canvas width').toBeGreaterThan(300);
+    expect(rel.height, 'reliability: canvas height').toBeGreaterThan(300);
+    expect(rel.counts[0], 'reliability: pixels of the points and the line through them').toBeGreaterThan(1_000);
+    // Predictions from about 0.05 to 0.95: the points span most of the plot's width.
+    expect(rel.coverage, 'reliability: the points run across the plot').toBeGreaterThan(0.5);
+    expect(rel.counts[1], 'reliability: pixels of the dashed diagonal').toBeGreaterThan(300);
+    expect(rel.coverages[1], 'reliability: the diagonal runs from corner to corner').toBeGreaterThan(0.4);
+    // The four backtest charts are drawn as before.
+    const eq = await page.evaluate(countColours, { id: 'chart-equity', colors: [REPORT_COLORS.overall] });
+    expect(eq.counts[0], 'equity: pixels of the overall line').toBeGreaterThan(1_000);
+
+    // Tables: overall and three folds; ten bins.
+    await expect(page.locator('#metrics-classification tbody tr').count()).resolves.toBe(4);
+    await expect(page.locator('#reliability-bins tbody tr').count()).resolves.toBe(10);
+    expect(await page.locator('#metrics-classification tbody tr').first().innerText()).toContain('overall');
+    // The legend names the series; under the cursor it gives the bin's count.
+    const legend = page.locator('#chart-reliability .u-legend');
+    for (const name of ['mean predicted probability', 'observed frequency', 'perfectly calibrated (y = x)']) await expect(legend.innerText()).resolves.toContain(name);
+    await page.locator('#chart-reliability .u-over').hover();
+    const hovered = await legend.innerText();
+    expect(hovered).toMatch(/\d\.\d{3} \(bin 0\.\d+–0\.\d+\)/);
+    expect(hovered).toMatch(/\d\.\d{3} · [\d,]+ predictions/);
+
+    expect(outside, 'requests that left the page').toEqual([]);
+    expect(errors, 'console and page errors').toEqual([]);
+    await context.close();
+    console.log(`reliability ${rel.width}×${rel.height}: points ${rel.counts[0]} px (${Math.round(rel.coverage * 100)} % columns), diagonal ${rel.counts[1]} px (${Math.round(rel.coverages[1]! * 100)} % columns); legend under the cursor: ${hovered.replace(/\s+/g, ' ')}`);
+  });
+});
+
 // The few DOM types the page function uses (the project compiles without lib "dom").
 interface PageCanvas {
   width: number;
@@ -174,23 +283,26 @@ function countColours({ id, colors }: { id: string; colors: string[] }): CanvasC
   };
   const canvases = doc.querySelectorAll(`#${id} canvas`);
   const canvas = canvases[0];
-  if (!canvas) return { id, canvases: 0, width: 0, height: 0, counts: colors.map(() => 0), coverage: 0 };
+  if (!canvas) return { id, canvases: 0, width: 0, height: 0, counts: colors.map(() => 0), coverage: 0, coverages: colors.map(() => 0) };
   const { width, height } = canvas;
   const px = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
   const targets = colors.map(rgbOf);
   const counts = targets.map(() => 0);
-  const columns = new Uint8Array(width);
+  const columns = targets.map(() => new Uint8Array(width));
   for (let i = 0; i < px.length; i += 4) {
     if (px[i + 3]! < 64) continue;
     for (let t = 0; t < targets.length; t++) {
       const [r, g, b] = targets[t]!;
       if (Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) <= 60) {
         counts[t]!++;
-        if (t === 0) columns[(i / 4) % width] = 1;
+        columns[t]![(i / 4) % width] = 1;
       }
     }
   }
-  let covered = 0;
-  for (const c of columns) covered += c;
-  return { id, canvases: canvases.length, width, height, counts, coverage: covered / width };
+  const coverages = columns.map((cols) => {
+    let covered = 0;
+    for (const c of cols) covered += c;
+    return covered / width;
+  });
+  return { id, canvases: canvases.length, width, height, counts, coverage: coverages[0]!, coverages };
 }

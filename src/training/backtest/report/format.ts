@@ -148,3 +148,37 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
+
+/** The columns of the classification table (`ClassificationMetrics` of evaluation/classificationMetrics.ts). */
+export type ClassificationColumn = 'n' | 'logLoss' | 'brier' | 'auc' | 'accuracy' | 'baseRate';
+
+export const CLASSIFICATION_LABELS: Record<ClassificationColumn, string> = {
+  n: 'Predictions',
+  logLoss: 'Log loss',
+  brier: 'Brier score',
+  auc: 'AUC',
+  accuracy: 'Accuracy',
+  baseRate: 'Base rate',
+};
+
+/** A classification metric as the report writes it: counts grouped, losses to 4 decimals, AUC to 3, rates as percentages. */
+export function formatClassificationMetric(column: ClassificationColumn, v: number): string {
+  switch (column) {
+    case 'n':
+      return formatCount(v);
+    case 'logLoss':
+    case 'brier':
+      return formatFixed(v, 4);
+    case 'auc':
+      return formatFixed(v, 3);
+    case 'accuracy':
+    case 'baseRate':
+      return formatPercent(v);
+  }
+}
+
+/** A probability or bin bound without trailing zeros: 0.1 → "0.1", 1 → "1", 0.125 → "0.125" (4 decimals at most). */
+export function formatTrimmed(v: number): string {
+  const s = formatFixed(v, 4);
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}

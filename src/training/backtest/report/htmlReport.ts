@@ -1,15 +1,37 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { BacktestResult, BacktestSeries, MetricSummary } from '../backtestTypes.js';
-import { METRIC_LABELS, METRIC_NOTES, type ReportMetric, escapeHtml, formatCount, formatMetric, formatUtc } from './format.js';
-import { buildReportData, encodeReportData } from './reportData.js';
-import { REPORT_SCRIPT } from './reportScript.js';
+import {
+  CLASSIFICATION_LABELS,
+  type ClassificationColumn,
+  METRIC_LABELS,
+  METRIC_NOTES,
+  type ReportMetric,
+  escapeHtml,
+  formatClassificationMetric,
+  formatCount,
+  formatFixed,
+  formatMetric,
+  formatTrimmed,
+  formatUtc,
+} from './format.js';
+import { type ClassificationReport, type ReliabilityPlot, buildReportData, encodeReportData } from './reportData.js';
+import { reportScript } from './reportScript.js';
+
+export type { ClassificationReport } from './reportData.js';
 
 export interface BacktestReportOptions {
   /** The page title (default "Backtest report"). */
   title?: string;
   /** Points per plotted line at most (default 5,000); longer series keep first/min/max/last per bucket. */
   maxPoints?: number;
+  /**
+   * Classification metrics (overall and per group) and the reliability table: a "Classification"
+   * section after Overall with table `#metrics-classification`, the reliability diagram
+   * `#chart-reliability` and the bins table `#reliability-bins`. Without it the page is exactly the
+   * backtest report.
+   */
+  classification?: ClassificationReport;
 }
 
 /**
@@ -22,7 +44,12 @@ export interface BacktestReportOptions {
 export function renderBacktestReport(result: BacktestResult, options: BacktestReportOptions = {}): string {
   const title = options.title ?? 'Backtest report';
   const uplot = uplotAssets();
-  const data = buildReportData(result, { title, ...(options.maxPoints !== undefined ? { maxPoints: options.maxPoints } : {}) });
+  const classification = options.classification;
+  const data = buildReportData(result, {
+    title,
+    ...(options.maxPoints !== undefined ? { maxPoints: options.maxPoints } : {}),
+    ...(classification ? { classification } : {}),
+  });
   const groups = result.groups && result.groups.series.length > 0 ? result.groups : null;
   const groupWord = groups?.kind === 'path' ? 'path' : 'fold';
   const h = data.returns;
@@ -35,7 +62,7 @@ export function renderBacktestReport(result: BacktestResult, options: BacktestRe
 <meta name="generator" content="barflow backtest report; charts: uPlot ${escapeHtml(uplot.version)} (MIT)">
 <title>${escapeHtml(title)}</title>
 <style>${uplot.css}</style>
-<style>${PAGE_CSS}</style>
+<style>${PAGE_CSS}${classification ? CLASSIFICATION_CSS : ''}</style>
 </head>
 <body>
 <header>
@@ -48,7 +75,7 @@ ${provenance(result.provenance)}
 <h2>Overall <span class="muted">(${escapeHtml(result.overall.name)})</span></h2>
 ${overallTable(result.overall)}
 </section>
-<section>
+${classification && data.classification ? classificationSection(classification, data.classification.reliability) : ''}<section>
 <h2>Equity</h2>
 <p class="caption">Growth of 1 over the out-of-sample periods, net of costs${groups ? `; thin lines: each ${groupWord} on its own, starting from 1` : ''}.${data.equity.downsampled ? ' Long series are drawn from the first, lowest, highest and last point of each bucket of periods.' : ''}</p>
 <div id="chart-equity" class="chart"></div>
@@ -79,7 +106,7 @@ ${groups ? groupsSection(groups.kind, groups.series, groups.summary, data.groups
 <noscript><p class="empty">The charts need JavaScript; the tables above do not.</p></noscript>
 <script type="application/json" id="report-data">${encodeReportData(data)}</script>
 <script>${uplot.js}</script>
-<script>${REPORT_SCRIPT}</script>
+<script>${reportScript({ reliability: classification !== undefined })}</script>
 </body>
 </html>
 `;
@@ -223,6 +250,48 @@ ${foot}</table>
 </section>`;
 }
 
+const CLASSIFICATION_COLUMNS: ClassificationColumn[] = ['n', 'logLoss', 'brier', 'auc', 'accuracy', 'baseRate'];
+
+function classificationSection(c: ClassificationReport, plot: ReliabilityPlot): string {
+  const head = CLASSIFICATION_COLUMNS.map((m) => `<th class="num">${escapeHtml(CLASSIFICATION_LABELS[m])}</th>`).join('');
+  const row = (name: string, m: ClassificationReport['overall'], cls: string): string =>
+    `<tr${cls}><th scope="row">${escapeHtml(name)}</th>${CLASSIFICATION_COLUMNS.map((k) => `<td class="num">${escapeHtml(formatClassificationMetric(k, m[k]))}</td>`).join('')}</tr>`;
+  const groups = c.perGroup ?? [];
+  const rows = [row('overall', c.overall, ' class="total"'), ...groups.map((g) => row(g.name, g.metrics, ''))];
+  const bins = c.reliability.map((b) => {
+    const range = `${formatTrimmed(b.lo)}–${formatTrimmed(b.hi)}`;
+    const filled = b.count > 0;
+    return `<tr${filled ? '' : ' class="muted"'}><th scope="row">${escapeHtml(range)}</th><td class="num">${escapeHtml(formatCount(b.count))}</td><td class="num">${escapeHtml(filled ? formatFixed(b.meanPredicted, 3) : '–')}</td><td class="num">${escapeHtml(filled ? formatFixed(b.observed, 3) : '–')}</td></tr>`;
+  });
+  const reliabilityCaption =
+    plot.n > 0
+      ? `Reliability diagram of the ${escapeHtml(formatCount(plot.n))} predictions: for each probability bin with predictions, the mean predicted probability (x) against the observed frequency of the positive outcome (y); a point's area grows with the number of predictions in its bin (the legend under the cursor and the table give it)${plot.empty > 0 ? `; ${escapeHtml(formatCount(plot.empty))} empty ${plot.empty === 1 ? 'bin' : 'bins'} left out` : ''}. Dashed: perfectly calibrated (y = x); above it the model under-predicts the positive outcome, below it over-predicts.`
+      : 'No bin holds a prediction: the reliability diagram shows only the diagonal.';
+  return `<section id="classification">
+<h2>Classification${c.title ? ` <span class="muted">(${escapeHtml(c.title)})</span>` : ''}</h2>
+<p class="caption">Predicted probabilities against the 0/1 outcomes${groups.length > 0 ? ', overall and per group' : ''}. Log loss and Brier score: lower is better (always predicting 0.5 scores 0.6931 and 0.2500); AUC: 0.5 is no ranking skill, 1 a perfect ranking; accuracy at a threshold of 0.5; base rate: the share of positive outcomes.</p>
+<div class="scroll">
+<table id="metrics-classification" class="metrics">
+<thead><tr><th></th>${head}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+</div>
+<p class="caption">${reliabilityCaption}</p>
+<div class="reliability">
+<div id="chart-reliability" class="chart"></div>
+<table id="reliability-bins" class="metrics">
+<thead><tr><th>Bin</th><th class="num">Predictions</th><th class="num">Mean predicted</th><th class="num">Observed</th></tr></thead>
+<tbody>
+${bins.join('\n')}
+</tbody>
+</table>
+</div>
+</section>
+`;
+}
+
 /** For the configuration shown: non-finite numbers and bigints written as text rather than dropped. */
 function displayJson(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
@@ -262,4 +331,11 @@ details summary { cursor: pointer; font-weight: 600; font-size: 16px; margin: 24
 pre { background: var(--bg-soft); border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; overflow-x: auto; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12.5px; }
 .empty { color: var(--muted); }
+`;
+
+/** Added to PAGE_CSS only for a report with classification (the page without it keeps its bytes). */
+const CLASSIFICATION_CSS = `table.metrics tr.total th, table.metrics tr.total td { font-weight: 600; }
+.reliability { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 8px 32px; }
+#chart-reliability { width: 500px; max-width: 100%; }
+#reliability-bins { font-size: 13px; }
 `;

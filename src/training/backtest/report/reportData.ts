@@ -1,3 +1,4 @@
+import type { ClassificationMetrics, ReliabilityBin } from '../../evaluation/classificationMetrics.js';
 import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricName } from '../backtestTypes.js';
 
 /**
@@ -22,6 +23,11 @@ export interface ReportData {
   /** The overall series' metrics as given (non-finite → null). */
   overallMetrics: Record<MetricName | 'periods', number | null>;
   colors: typeof REPORT_COLORS;
+  /**
+   * Classification metrics and the reliability diagram; the key is absent (not null) without
+   * them, so that a report without classification keeps its bytes.
+   */
+  classification?: ClassificationData;
 }
 
 export interface PlotLine {
@@ -70,10 +76,56 @@ export interface GroupBars {
   hi: number | null;
 }
 
+/** Classification results to show next to the backtest (what `barflow evaluate` computes). */
+export interface ClassificationReport {
+  /** Shown after the section's heading, e.g. "calibrated out-of-sample predictions". */
+  title?: string;
+  overall: ClassificationMetrics;
+  /** The same metrics per fold, path or any other subset, in the order given. */
+  perGroup?: { name: string; metrics: ClassificationMetrics }[];
+  /** The reliability table (reliabilityTable()): all bins, empty ones included. */
+  reliability: ReliabilityBin[];
+}
+
+/** ClassificationMetrics with non-finite values as null. */
+export type ClassificationMetricsData = { [K in keyof ClassificationMetrics]: number | null };
+
+export interface ClassificationData {
+  title: string | null;
+  overall: ClassificationMetricsData;
+  groups: { name: string; metrics: ClassificationMetricsData }[];
+  /** The bins as given (non-finite → null). */
+  bins: { lo: number | null; hi: number | null; count: number | null; meanPredicted: number | null; observed: number | null }[];
+  /** What the reliability chart draws. */
+  reliability: ReliabilityPlot;
+  colors: typeof CLASSIFICATION_COLORS;
+}
+
+/**
+ * The reliability diagram on one x axis: 0, the mean predicted probability of each bin with
+ * predictions (ascending), 1. `observed`, `count`, `lo` and `hi` are null at the two ends, which
+ * only carry the diagonal (`diagonal[i] = x[i]`) from corner to corner.
+ */
+export interface ReliabilityPlot {
+  x: number[];
+  observed: (number | null)[];
+  diagonal: number[];
+  count: (number | null)[];
+  lo: (number | null)[];
+  hi: (number | null)[];
+  /** The largest bin count (point sizes are relative to it); 0 without predictions. */
+  maxCount: number;
+  /** Predictions in the plotted bins. */
+  n: number;
+  /** Bins without a prediction, left out of the chart. */
+  empty: number;
+}
+
 export interface ReportDataOptions {
   title: string;
   /** Points per line at most (default 5,000): longer series keep first, min, max and last per bucket. */
   maxPoints?: number;
+  classification?: ClassificationReport;
 }
 
 /** The colours of the report's series (the browser test looks for them on the canvases). */
@@ -88,6 +140,13 @@ export const REPORT_COLORS = {
   groupBars: '#8250df',
   groupBarsFill: 'rgba(130, 80, 223, 0.6)',
   band: 'rgba(130, 80, 223, 0.12)',
+} as const;
+
+/** The reliability diagram's colours (kept apart from REPORT_COLORS, whose JSON is unchanged without classification). */
+export const CLASSIFICATION_COLORS = {
+  points: '#1f6feb',
+  pointsFill: 'rgba(31, 111, 235, 0.3)',
+  diagonal: '#57606a',
 } as const;
 
 export const DEFAULT_MAX_POINTS = 5_000;
@@ -122,6 +181,7 @@ export function buildReportData(result: BacktestResult, options: ReportDataOptio
     groups: groupBars(result),
     overallMetrics: metricRecord(overall),
     colors: REPORT_COLORS,
+    ...(options.classification ? { classification: classificationData(options.classification) } : {}),
   };
 }
 
@@ -301,4 +361,70 @@ function groupBars(result: BacktestResult): GroupBars | null {
     lo: summary ? finiteOrNull(summary.lo) : null,
     hi: summary ? finiteOrNull(summary.hi) : null,
   };
+}
+
+function classificationRecord(m: ClassificationMetrics): ClassificationMetricsData {
+  return {
+    n: finiteOrNull(m.n),
+    logLoss: finiteOrNull(m.logLoss),
+    brier: finiteOrNull(m.brier),
+    auc: finiteOrNull(m.auc),
+    accuracy: finiteOrNull(m.accuracy),
+    baseRate: finiteOrNull(m.baseRate),
+  };
+}
+
+export function classificationData(c: ClassificationReport): ClassificationData {
+  return {
+    title: c.title ?? null,
+    overall: classificationRecord(c.overall),
+    groups: (c.perGroup ?? []).map((g) => ({ name: g.name, metrics: classificationRecord(g.metrics) })),
+    bins: c.reliability.map((b) => ({
+      lo: finiteOrNull(b.lo),
+      hi: finiteOrNull(b.hi),
+      count: finiteOrNull(b.count),
+      meanPredicted: finiteOrNull(b.meanPredicted),
+      observed: finiteOrNull(b.observed),
+    })),
+    reliability: reliabilityPlot(c.reliability),
+    colors: CLASSIFICATION_COLORS,
+  };
+}
+
+/** A bin is plotted when it holds predictions and both its mean predicted probability and its observed frequency are finite. */
+export function isPlottedBin(b: ReliabilityBin): boolean {
+  return b.count > 0 && Number.isFinite(b.meanPredicted) && Number.isFinite(b.observed);
+}
+
+export function reliabilityPlot(bins: ReliabilityBin[]): ReliabilityPlot {
+  // Stable order by mean predicted probability (uPlot wants x ascending; the bins of
+  // reliabilityTable() already are), ties by bin order.
+  const plotted = bins.filter(isPlottedBin).sort((a, b) => a.meanPredicted - b.meanPredicted);
+  const x: number[] = [];
+  const observed: (number | null)[] = [];
+  const count: (number | null)[] = [];
+  const lo: (number | null)[] = [];
+  const hi: (number | null)[] = [];
+  const corner = (v: number): void => {
+    x.push(v);
+    observed.push(null);
+    count.push(null);
+    lo.push(null);
+    hi.push(null);
+  };
+  // The diagonal runs from (0, 0) to (1, 1) whatever the bins; a bin at 0 or 1 carries that end itself.
+  if (!(plotted.length > 0 && plotted[0]!.meanPredicted <= 0)) corner(0);
+  let n = 0;
+  let maxCount = 0;
+  for (const b of plotted) {
+    x.push(b.meanPredicted);
+    observed.push(b.observed);
+    count.push(b.count);
+    lo.push(finiteOrNull(b.lo));
+    hi.push(finiteOrNull(b.hi));
+    n += b.count;
+    maxCount = Math.max(maxCount, b.count);
+  }
+  if (!(plotted.length > 0 && plotted[plotted.length - 1]!.meanPredicted >= 1)) corner(1);
+  return { x, observed, diagonal: [...x], count, lo, hi, maxCount, n, empty: bins.length - plotted.length };
 }

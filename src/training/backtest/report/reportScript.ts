@@ -2,10 +2,18 @@
  * The report's inline script (plain ES5-style browser JavaScript, kept as text so that no bundler or
  * transpiler touches it). It reads the JSON of `#report-data` (see reportData.ts), draws the charts
  * with the inlined uPlot into `#chart-equity`, `#chart-drawdown`, `#chart-returns` and
- * `#chart-groups`, and sets `document.body.dataset.chartsReady` to the number of charts drawn once
- * each has drawn (`data-charts-expected` says how many there are).
+ * `#chart-groups` (and `#chart-reliability` with classification), and sets
+ * `document.body.dataset.chartsReady` to the number of charts drawn once each has drawn
+ * (`data-charts-expected` says how many there are).
+ *
+ * The reliability diagram's code is only part of the script of a report with classification:
+ * without it the script, like the rest of the page, keeps its bytes.
  */
-export const REPORT_SCRIPT = String.raw`(function () {
+export function reportScript(options: { reliability?: boolean } = {}): string {
+  return options.reliability ? SCRIPT_START + RELIABILITY_CHART + scriptEnd('reliabilityChart(), ') : SCRIPT_START + scriptEnd('');
+}
+
+const SCRIPT_START = String.raw`(function () {
   'use strict';
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var C = data.colors;
@@ -167,7 +175,71 @@ export const REPORT_SCRIPT = String.raw`(function () {
     };
   }
 
-  var defs = [equityChart(), drawdownChart(), returnsChart(), groupsChart()].filter(function (d) { return d !== null; });
+`;
+
+/** The reliability diagram (the classification section's chart); see ReliabilityPlot in reportData.ts. */
+const RELIABILITY_CHART = String.raw`  function reliabilityChart() {
+    var c = data.classification;
+    if (!c) return null;
+    var r = c.reliability;
+    var K = c.colors;
+    function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
+    function bound(v) { return isNum(v) ? String(+v.toFixed(4)) : '–'; }
+    function radius(i) {
+      var n = r.count[i];
+      return isNum(n) && r.maxCount > 0 ? 3 + 8 * Math.sqrt(n / r.maxCount) : 0;
+    }
+    return {
+      id: 'chart-reliability', height: 470,
+      data: [r.x, r.observed, r.diagonal],
+      opts: {
+        series: [
+          { label: 'mean predicted probability', value: function (u, v, si, i) {
+            if (!isNum(v)) return '–';
+            return i != null && isNum(r.lo[i]) ? v.toFixed(3) + ' (bin ' + bound(r.lo[i]) + '–' + bound(r.hi[i]) + ')' : v.toFixed(3);
+          } },
+          { label: 'observed frequency', stroke: K.points, width: 1.5, points: noPoints,
+            value: function (u, v, si, i) {
+              if (!isNum(v)) return '–';
+              var n = i != null ? r.count[i] : null;
+              return v.toFixed(3) + (isNum(n) ? ' · ' + grouped(n) + (n === 1 ? ' prediction' : ' predictions') : '');
+            } },
+          { label: 'perfectly calibrated (y = x)', stroke: K.diagonal, width: 1.5, dash: [6, 4], points: noPoints, value: fixed(3) }
+        ],
+        scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
+        axes: [
+          { label: 'mean predicted probability', labelSize: 24, size: 36, values: numAxis },
+          { label: 'observed frequency', size: 56, values: numAxis }
+        ],
+        legend: { markers: { dash: function (u, i) { return u.series[i].dash ? 'dashed' : 'solid'; } } },
+        cursor: { drag: { x: false, y: false } },
+        hooks: {
+          draw: [function (u) {
+            var ctx = u.ctx;
+            var dpr = devicePixelRatio;
+            ctx.save();
+            ctx.setLineDash([]);
+            ctx.lineWidth = 1.5 * dpr;
+            ctx.strokeStyle = K.points;
+            ctx.fillStyle = K.pointsFill;
+            for (var i = 0; i < r.x.length; i++) {
+              if (!isNum(r.observed[i])) continue;
+              ctx.beginPath();
+              ctx.arc(u.valToPos(r.x[i], 'x', true), u.valToPos(r.observed[i], 'y', true), radius(i) * dpr, 0, 2 * Math.PI);
+              ctx.fill();
+              ctx.stroke();
+            }
+            ctx.restore();
+          }]
+        }
+      }
+    };
+  }
+
+`;
+
+function scriptEnd(first: string): string {
+  return String.raw`  var defs = [${first}equityChart(), drawdownChart(), returnsChart(), groupsChart()].filter(function (d) { return d !== null; });
   expected = defs.length;
   document.body.dataset.chartsExpected = String(expected);
   if (expected === 0) document.body.dataset.chartsReady = '0';
@@ -189,3 +261,7 @@ export const REPORT_SCRIPT = String.raw`(function () {
   });
 })();
 `;
+}
+
+/** The script of a report without classification. */
+export const REPORT_SCRIPT = reportScript();
