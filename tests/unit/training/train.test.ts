@@ -122,6 +122,22 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     expect(Buffer.from(single.fields.p_up.buffer).equals(Buffer.from(pred.fields.p_up.buffer))).toBe(true);
   });
 
+  it('evaluate: out-of-fold predictions on the training dataset, per fold, with classification metrics and reliability', async () => {
+    const { evaluateBundle } = await import('../../../src/training/evaluation/evaluate.js');
+    const { parseBacktestConfig } = await import('../../../src/training/backtest/backtestConfig.js');
+    const ev = await evaluateBundle(join(work, 'a'), ds, parseBacktestConfig({}, 'defaults'), ['test']);
+    expect(ev.source).toBe('oof');
+    expect(ev.backtest.groups!.kind).toBe('fold');
+    expect(ev.backtest.groups!.series).toHaveLength(3);
+    const c = ev.classification!;
+    expect(c.perGroup.map((g) => g.name)).toEqual(['fold 0', 'fold 1', 'fold 2']);
+    expect(c.overall.n).toBe(c.perGroup.reduce((a, g) => a + g.metrics.n, 0));
+    expect(c.reliability.reduce((a, b) => a + b.count, 0)).toBe(c.overall.n);
+    // The metrics of the bundle's own CV are those evaluate recomputes from its predictions.
+    const metrics = JSON.parse(readFileSync(join(work, 'a', 'metrics.json'), 'utf8'));
+    expect(c.perGroup[1]!.metrics.logLoss).toBeCloseTo(metrics.cv.folds[1].logLoss, 12);
+  });
+
   it('an invalid config fails before any work, naming the field', async () => {
     expect(() => parseTrainConfig({ name: 'x', dataset: ds, model: { kind: 'logistic' } }, 'c.yaml')).toThrow(/c\.yaml: out: /);
     expect(() => parseTrainConfig({ name: 'x', version: '1.0', dataset: ds, out: 'o', model: { kind: 'logistic' } }, 'c.yaml')).toThrow(/c\.yaml: version: a semantic version/);
