@@ -1,4 +1,3 @@
-import * as ort from 'onnxruntime-node';
 import { type Calibrator, calibrate } from '../../training/models/calibration.js';
 import { type ScalerParams, applyScaler } from '../../training/models/scaler.js';
 import type { FeatureTable } from '../../training/featureTable.js';
@@ -23,7 +22,8 @@ export interface PredictionColumns {
 export class BundlePredictor {
   private constructor(
     readonly bundle: LoadedBundle,
-    private readonly session: ort.InferenceSession,
+    /** Window (or row) inputs, scaled, float32 → raw P(up): the ONNX graph or the TensorFlow.js model. */
+    private readonly model: (x: Float32Array, dims: number[]) => Promise<Float64Array>,
     private readonly scaler: ScalerParams,
     private readonly calibrator: Calibrator,
     private readonly expectedReturn: { up: number; notUp: number },
@@ -32,10 +32,22 @@ export class BundlePredictor {
   static async open(dir: string, expectSchemaHash?: string): Promise<BundlePredictor> {
     const bundle = loadBundle(dir, expectSchemaHash);
     const m = bundle.manifest;
-    if (m.model.format !== 'onnx') throw new Error(`bundle ${dir}: model format ${m.model.format} is not served yet`);
-    const session = await openOnnxSession(bundle.file(m.model.files[0]!));
+    let model: (x: Float32Array, dims: number[]) => Promise<Float64Array>;
+    if (m.model.format === 'onnx') {
+      const session = await openOnnxSession(bundle.file(m.model.files[0]!));
+      model = (x, dims) => runOnnx(session, x, dims);
+    } else {
+      const { loadLstm } = await import('../../training/models/lstm/lstmModel.js');
+      const { selectBackend } = await import('../../training/models/lstm/tfBackend.js');
+      const files = new Map(m.model.files.map((f) => [f.slice('model/'.length), bundle.file(f)]));
+      // A TensorFlow.js model reproduces its bits only on the backend that trained it.
+      const trainedOn = (JSON.parse(Buffer.from(files.get('model.json')!).toString('utf8')) as { userDefinedMetadata?: { barflow?: { backend?: string } } }).userDefinedMetadata?.barflow?.backend;
+      await selectBackend(trainedOn === 'wasm' || trainedOn === 'cpu' ? trainedOn : trainedOn === 'tensorflow' ? 'node' : 'auto');
+      const lstm = await loadLstm(files);
+      model = async (x, dims) => Float64Array.from(lstm.predict(x, dims[0]!));
+    }
     const { calibrator, expectedReturn } = bundle.json<{ calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }>(m.calibrator);
-    return new BundlePredictor(bundle, session, bundle.json<ScalerParams>(m.scaler), calibrator, expectedReturn);
+    return new BundlePredictor(bundle, model, bundle.json<ScalerParams>(m.scaler), calibrator, expectedReturn);
   }
 
   get name(): string {
@@ -67,7 +79,7 @@ export class BundlePredictor {
       const data = win === null ? tab.rows(idx).data : win.batch(idx).data;
       applyScaler(this.scaler, data, idx.length * steps);
       const dims = win === null ? [idx.length, f] : [idx.length, seqLen, f];
-      const p = await runOnnx(this.session, Float32Array.from(data), dims);
+      const p = await this.model(Float32Array.from(data), dims);
       part.forEach((i, k) => {
         const q = calibrate(this.calibrator, p[k]!);
         fields.p_up[i] = q;

@@ -1,9 +1,10 @@
 import { logisticKind } from './logistic/logisticKind.js';
+import { lstmKind } from './lstm/lstmKind.js';
 import type { ModelKind } from './modelRegistry.js';
 import { xgboostKind } from './xgboost/xgboostKind.js';
 
 /** The registry: one line per model. */
-export const MODEL_KINDS: readonly ModelKind<never>[] = [logisticKind as ModelKind<never>, xgboostKind as ModelKind<never>];
+export const MODEL_KINDS: readonly ModelKind<never>[] = [logisticKind as ModelKind<never>, xgboostKind as ModelKind<never>, lstmKind as ModelKind<never>];
 
 export function modelKind(name: string): ModelKind<unknown> {
   const k = MODEL_KINDS.find((m) => m.name === name);

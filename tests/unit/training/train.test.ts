@@ -122,6 +122,23 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     expect(Buffer.from(single.fields.p_up.buffer).equals(Buffer.from(pred.fields.p_up.buffer))).toBe(true);
   });
 
+  it('LSTM on the window view through the same machinery: same seed, same TensorFlow.js bytes; the bundle predicts', async () => {
+    const extra = { name: 'test-lstm', cv: { method: 'purged_kfold', k: 2 }, view: { seqLen: 8 }, model: { kind: 'lstm', params: { units: 4, epochs: 1, batchSize: 512 } } };
+    const l1 = config(join(work, 'l1'), extra);
+    const l2 = config(join(work, 'l2'), extra);
+    const r = await trainFromConfig(l1.config, l1.text);
+    await trainFromConfig(l2.config, l1.text);
+    expect(r.manifest.model).toMatchObject({ kind: 'lstm', family: 'neural', view: 'window', format: 'tfjs', files: ['model/model.json', 'model/weights.bin'], viewParams: { seqLen: 8 } });
+    const a = filesOf(join(work, 'l1'));
+    const b = filesOf(join(work, 'l2'));
+    for (const k of ['model/model.json', 'model/weights.bin', 'oof-predictions.csv']) expect(a.get(k)!.equals(b.get(k)!), k).toBe(true);
+    const dataset = openDataset(ds, { columns: r.manifest.features.columns });
+    const p = await BundlePredictor.open(join(work, 'l1'), dataset.manifest.featureSet.schemaHash);
+    const rows = Int32Array.from({ length: 300 }, (_, i) => 3000 + i);
+    const pred = await p.predictTable(dataset.table, rows);
+    expect(Array.from(pred.fields.p_up).every((v) => v > 0 && v < 1)).toBe(true);
+  });
+
   it('evaluate: out-of-fold predictions on the training dataset, per fold, with classification metrics and reliability', async () => {
     const { evaluateBundle } = await import('../../../src/training/evaluation/evaluate.js');
     const { parseBacktestConfig } = await import('../../../src/training/backtest/backtestConfig.js');
@@ -144,7 +161,7 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const bad = config(join(work, 'never'), { model: { kind: 'logistic', params: { l2: -1 } } });
     await expect(trainFromConfig(bad.config, bad.text)).rejects.toThrow(/model\.params\.l2: /);
     const kind = config(join(work, 'never'), { model: { kind: 'prophet' } });
-    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, xgboost/);
+    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, xgboost, lstm/);
     const col = config(join(work, 'never'), { features: ['rsi99_1m'] });
     await expect(trainFromConfig(col.config, col.text)).rejects.toThrow(/features: rsi99_1m is not in the dataset's feature set/);
     expect(existsSync(join(work, 'never'))).toBe(false);
