@@ -90,7 +90,7 @@ export function normalCdf(z: number): number {
 }
 
 /** The layout of a predictions table: the contract's fields as DOUBLE columns, keyed by (ts, symbol). */
-export function predictionSchema(model: Predictor): { name: string; version: number; schemaHash: string; columns: { name: string }[] } {
+export function predictionSchema(model: Pick<Predictor, 'name' | 'version'>): { name: string; version: number; schemaHash: string; columns: { name: string }[] } {
   const columns = PREDICTION_FIELDS.map((name) => ({ name }));
   const schemaHash = createHash('sha256').update(`predictions\n${model.name}\n${model.version}\n${PREDICTION_FIELDS.join(',')}`).digest('hex');
   return { name: `predictions:${model.name}`, version: 1, schemaHash, columns };

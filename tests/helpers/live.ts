@@ -35,7 +35,7 @@ export interface LiveNames {
 }
 
 /** A live config with names no other test uses; returns the file and the names. */
-export function writeLiveConfig(dir: string, extra: { model?: boolean; commitIntervalMs?: number; maxMessageBytes?: number } = {}): { file: string; names: LiveNames } {
+export function writeLiveConfig(dir: string, extra: { model?: boolean; bundle?: { path: string; fallback?: string }; commitIntervalMs?: number; maxMessageBytes?: number } = {}): { file: string; names: LiveNames } {
   const id = unique('lv').toLowerCase();
   const names: LiveNames = {
     id,
@@ -57,6 +57,7 @@ export function writeLiveConfig(dir: string, extra: { model?: boolean; commitInt
       `featureSet: ${join(ROOT, 'topology', 'features', 'default.yaml')}`,
       `questdb: { featuresTable: ${names.featuresTable}, predictionsTable: ${names.predictionsTable} }`,
       `model: ${extra.model ? '{ builtin: drift }' : 'null'}`,
+      ...(extra.bundle ? [`bundle: ${JSON.stringify(extra.bundle)}`] : []),
       `commitIntervalMs: ${extra.commitIntervalMs ?? 500}`,
       `maxMessageBytes: ${extra.maxMessageBytes ?? 65536}`,
       'metrics: { port: 0 }',

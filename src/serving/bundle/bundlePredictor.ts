@@ -75,18 +75,51 @@ export class BundlePredictor {
     for (let s = 0; s < positions.length; s += batchSize) {
       const part = positions.slice(s, s + batchSize);
       const idx = part.map((i) => rows[i]!);
-      const steps = win === null ? 1 : seqLen;
       const data = win === null ? tab.rows(idx).data : win.batch(idx).data;
-      applyScaler(this.scaler, data, idx.length * steps);
       const dims = win === null ? [idx.length, f] : [idx.length, seqLen, f];
-      const p = await this.model(Float32Array.from(data), dims);
-      part.forEach((i, k) => {
-        const q = calibrate(this.calibrator, p[k]!);
-        fields.p_up[i] = q;
-        fields.e_r[i] = q * this.expectedReturn.up + (1 - q) * this.expectedReturn.notUp;
-        fields.uncertainty[i] = 1 - Math.abs(2 * q - 1);
-      });
+      const p = await this.score(data, dims);
+      part.forEach((i, k) => this.contract(p[k]!, fields, i));
     }
     return { rows: Int32Array.from(rows), fields };
+  }
+
+  /**
+   * Live rows: full feature vectors (the feature set's order), `columnIndex` picking the bundle's
+   * columns. Tabular bundles only (a window model needs each symbol's recent rows, which the live
+   * state does not keep yet). Same arithmetic as predictTable, so the same bits.
+   */
+  async predictVectors(vectors: readonly Float64Array[], columnIndex: Int32Array): Promise<Float64Array[]> {
+    if (this.bundle.manifest.model.view !== 'tabular') throw new Error(`bundle ${this.bundle.dir}: ${this.bundle.manifest.model.view} models are not served live yet`);
+    const f = columnIndex.length;
+    const out = vectors.map(() => new Float64Array(PREDICTION_FIELDS.length).fill(Number.NaN));
+    const complete: number[] = [];
+    vectors.forEach((v, i) => {
+      for (let j = 0; j < f; j++) if (Number.isNaN(v[columnIndex[j]!]!)) return;
+      complete.push(i);
+    });
+    if (complete.length === 0) return out;
+    const data = new Float64Array(complete.length * f);
+    complete.forEach((i, k) => {
+      for (let j = 0; j < f; j++) data[k * f + j] = vectors[i]![columnIndex[j]!]!;
+    });
+    const p = await this.score(data, [complete.length, f]);
+    const fields = Object.fromEntries(PREDICTION_FIELDS.map((name) => [name, new Float64Array(complete.length).fill(Number.NaN)])) as PredictionColumns['fields'];
+    complete.forEach((_, k) => this.contract(p[k]!, fields, k));
+    complete.forEach((i, k) => PREDICTION_FIELDS.forEach((name, c) => (out[i]![c] = fields[name][k]!)));
+    return out;
+  }
+
+  /** Scales raw inputs (float64, in place) and runs the model on them as float32. */
+  private score(data: Float64Array | Float32Array, dims: number[]): Promise<Float64Array> {
+    const rows = dims.length === 3 ? dims[0]! * dims[1]! : dims[0]!;
+    applyScaler(this.scaler, data, rows);
+    return this.model(Float32Array.from(data), dims);
+  }
+
+  private contract(raw: number, fields: PredictionColumns['fields'], i: number): void {
+    const q = calibrate(this.calibrator, raw);
+    fields.p_up[i] = q;
+    fields.e_r[i] = q * this.expectedReturn.up + (1 - q) * this.expectedReturn.notUp;
+    fields.uncertainty[i] = 1 - Math.abs(2 * q - 1);
   }
 }

@@ -42,11 +42,20 @@ export const LiveConfigSchema = z
         enabled: z.boolean().default(true).describe('also write feature rows (and predictions) to QuestDB'),
         endpoint: z.string().optional().describe('ILP/HTTP config string [default: --questdb, then BARFLOW_QUESTDB, then http::addr=127.0.0.1:9000;]'),
         featuresTable: table.default('features').describe('table of feature rows, created from the feature set, DEDUP UPSERT KEYS(ts, symbol)'),
-        predictionsTable: table.default('predictions').describe('table of predictions, DEDUP UPSERT KEYS(ts, symbol)'),
+        predictionsTable: table.default('predictions').describe('table of predictions, with a model SYMBOL column, DEDUP UPSERT KEYS(ts, symbol, model)'),
       })
       .strict()
       .default({ enabled: true, featuresTable: 'features', predictionsTable: 'predictions' }),
-    model: DriftModelSchema.nullable().default(null).describe('predictor; null for feature rows only. Built in: {builtin: drift}'),
+    model: DriftModelSchema.nullable().default(null).describe('built-in predictor ({builtin: drift}); null for none. Not together with bundle'),
+    bundle: z
+      .object({
+        path: z.string().describe('model bundle folder (barflow train); refused unless its checksums and feature schema match'),
+        fallback: z.string().optional().describe('a second bundle, used when the primary fails or gives no finite p_up (counted in /metrics)'),
+      })
+      .strict()
+      .nullable()
+      .default(null)
+      .describe('trained model served on every feature row; predictions to the predictions topic and QuestDB (DEDUP UPSERT KEYS(ts, symbol, model))'),
     commitIntervalMs: z.number().int().min(10).default(10_000).describe('how often state is snapshotted and offsets committed; a crash re-does at most this much work'),
     maxMessageBytes: z.number().int().positive().default(65_536).describe('bar messages larger than this are refused (oversized_message)'),
     metrics: z
@@ -57,7 +66,8 @@ export const LiveConfigSchema = z
       .strict()
       .default({ host: '127.0.0.1', port: 9464 }),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.model === null || c.bundle === null, { message: 'give either model (built in) or bundle, not both', path: ['bundle'] });
 
 export type LiveConfig = z.infer<typeof LiveConfigSchema> & { featureSetFile: string; source: string };
 

@@ -9,6 +9,7 @@ export class LiveMetrics {
   readonly barsIn = new Counter({ name: 'barflow_live_messages_in_total', help: 'messages read from the bar topic (bars, watermarks and rejects)', registers: [this.registry] });
   readonly rowsOut = new Counter({ name: 'barflow_live_feature_rows_total', help: 'feature rows produced', registers: [this.registry] });
   readonly predictionsOut = new Counter({ name: 'barflow_live_predictions_total', help: 'predictions produced', registers: [this.registry] });
+  readonly fallbacks = new Counter({ name: 'barflow_live_fallback_predictions_total', help: 'predictions made by the fallback bundle, by reason (error: the primary failed; non_finite: it gave no finite p_up)', labelNames: ['reason'], registers: [this.registry] });
   readonly rejects = new Counter({ name: 'barflow_live_rejects_total', help: 'messages refused, by reason (sent to the dead-letter topic)', labelNames: ['reason'], registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'barflow_live_duplicates_total', help: 'exact duplicate bars dropped', registers: [this.registry] });
   readonly skipped = new Counter({ name: 'barflow_live_replayed_skipped_total', help: 'messages re-delivered after a restore that the restored state already covered', registers: [this.registry] });

@@ -4,18 +4,19 @@ import type { FeatureSet } from '../../operators/featureSet.js';
 import type { FeatureRow } from '../../operators/rx.js';
 import type { QuestDbFeatureWriter } from '../../streams/questdb/featureWriter.js';
 import { MAX_PRODUCE_BYTES } from '../../streams/kafka/kafkaClient.js';
-import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
 import type { LiveMessage, LiveOutput } from './liveProcessor.js';
 import type { LiveMetrics } from './liveMetrics.js';
+import type { LiveModel } from './liveModel.js';
 import { type FeatureMessageFormat, encodeFeatureRow, encodePrediction, featureHeaders } from './outputMessages.js';
 
 export interface LiveOutputTargets {
   featureSet: FeatureSet;
   format: FeatureMessageFormat;
   topics: { features: string; predictions: string; dlq: string; source: string };
-  predictor: Predictor | null;
+  model: LiveModel | null;
   features: QuestDbFeatureWriter | null;
-  predictions: QuestDbFeatureWriter | null;
+  /** QuestDB writers of predictions, by model name (each writes its name in the `model` column). */
+  predictions: Map<string, QuestDbFeatureWriter> | null;
   metrics: LiveMetrics;
 }
 
@@ -26,7 +27,6 @@ export interface LiveOutputTargets {
  */
 export class LiveOutputs implements LiveOutput {
   private features: Message[] = [];
-  private predictions: Message[] = [];
   private dlq: Message[] = [];
   private bytes = 0;
   /** Message timestamps (ms) of the rows in this batch, for the end-to-end histogram. */
@@ -34,15 +34,14 @@ export class LiveOutputs implements LiveOutput {
   private readonly featureHeaders: IHeaders;
   private readonly predictionHeaders: IHeaders = { 'content-type': 'application/json', 'barflow-schema': 'prediction/v1' };
   private readonly questDbRow: FeatureRow;
-  private readonly prediction = new Float64Array(PREDICTION_FIELDS.length);
-  private readonly predictionRow: FeatureRow;
+  /** Rows waiting for their predictions, made when the batch is sent. */
+  private pending: { symbol: string; ts: number; values: Float64Array }[] = [];
   /** Timestamp (ms) of the message being processed. */
   timestamp = 0;
 
   constructor(private readonly t: LiveOutputTargets) {
     this.featureHeaders = featureHeaders(t.featureSet, t.format);
     this.questDbRow = { symbol: '', ts: 0, values: new Float64Array(0), schemaHash: t.featureSet.schemaHash };
-    this.predictionRow = { symbol: '', ts: 0, values: this.prediction, schemaHash: t.predictions?.featureSet.schemaHash ?? '' };
   }
 
   row(symbol: string, ts: number, values: Float64Array): void {
@@ -57,16 +56,10 @@ export class LiveOutputs implements LiveOutput {
       this.questDbRow.values = values;
       t.features.add(this.questDbRow);
     }
-    if (t.predictor !== null) {
-      t.predictor.predict(values, this.prediction);
-      const p = encodePrediction(symbol, ts, t.predictor.name, t.predictor.version, this.prediction);
-      this.predictions.push({ key: symbol, value: p, headers: this.predictionHeaders });
-      this.bytes += p.byteLength;
-      if (t.predictions !== null) {
-        this.predictionRow.symbol = symbol;
-        this.predictionRow.ts = ts;
-        t.predictions.add(this.predictionRow);
-      }
+    if (t.model !== null) {
+      // The row's values buffer is reused by the engine: the prediction step gets a copy.
+      this.pending.push({ symbol, ts, values: values.slice() });
+      this.bytes += 400;
     }
   }
 
@@ -101,26 +94,50 @@ export class LiveOutputs implements LiveOutput {
    * while the broker writes; the promise settles when the broker has acknowledged it.
    */
   send(producer: Producer): Promise<void> {
-    const topicMessages = [
-      { topic: this.t.topics.features, messages: this.features },
-      { topic: this.t.topics.predictions, messages: this.predictions },
-      { topic: this.t.topics.dlq, messages: this.dlq },
-    ].filter((t) => t.messages.length > 0);
+    const features = this.features;
+    const dlq = this.dlq;
+    const pending = this.pending;
     const stamps = this.stamps;
     const rows = this.features.length;
-    const predictions = this.predictions.length;
     this.features = [];
-    this.predictions = [];
     this.dlq = [];
+    this.pending = [];
     this.stamps = [];
     this.bytes = 0;
+    return this.predict(pending).then((predictions) => this.sendAll(producer, features, predictions, dlq, stamps, rows));
+  }
+
+  /**
+   * Predicts a batch's rows (one model call for all of them) and encodes the messages and QuestDB
+   * rows; the rows' Kafka messages keep their order.
+   */
+  private async predict(pending: { symbol: string; ts: number; values: Float64Array }[]): Promise<Message[]> {
+    const model = this.t.model;
+    if (model === null || pending.length === 0) return [];
+    const results = await model.predict(pending.map((p) => p.values));
+    const messages: Message[] = [];
+    results.forEach(({ by, out }, i) => {
+      const { symbol, ts } = pending[i]!;
+      messages.push({ key: symbol, value: encodePrediction(symbol, ts, by.name, by.version, out), headers: this.predictionHeaders });
+      const writer = this.t.predictions?.get(by.name);
+      if (writer !== undefined) writer.add({ symbol, ts, values: out, schemaHash: writer.featureSet.schemaHash });
+    });
+    return messages;
+  }
+
+  private sendAll(producer: Producer, features: Message[], predictions: Message[], dlq: Message[], stamps: number[], rows: number): Promise<void> {
+    const topicMessages = [
+      { topic: this.t.topics.features, messages: features },
+      { topic: this.t.topics.predictions, messages: predictions },
+      { topic: this.t.topics.dlq, messages: dlq },
+    ].filter((t) => t.messages.length > 0);
     if (topicMessages.length === 0) return Promise.resolve();
     return producer.sendBatch({ topicMessages, acks: -1 }).then(() => {
       const now = Date.now();
       const m = this.t.metrics;
       for (const s of stamps) m.endToEndSeconds.observe((now - s) / 1000);
       m.rowsOut.inc(rows);
-      m.predictionsOut.inc(predictions);
+      m.predictionsOut.inc(predictions.length);
     });
   }
 }

@@ -8,7 +8,8 @@ import type { QuestDbEndpoint } from '../../streams/questdb/endpoint.js';
 import { QuestDbFeatureWriter } from '../../streams/questdb/featureWriter.js';
 import { ensureTopic } from '../../topology/apply.js';
 import { loadTopology } from '../../topology/topology.js';
-import { DriftPredictor, type Predictor, predictionSchema } from '../predictor.js';
+import { DriftPredictor, predictionSchema } from '../predictor.js';
+import { LiveModel, bundleRows, syncRows } from './liveModel.js';
 import type { LiveConfig } from './liveConfig.js';
 import { LiveMetrics, serveMetrics } from './liveMetrics.js';
 import { LiveOutputs } from './liveOutputs.js';
@@ -43,14 +44,14 @@ class BatchFailed extends Error {
 export class LiveTopology {
   readonly metrics = new LiveMetrics();
   featureSet!: FeatureSet;
-  private predictor: Predictor | null = null;
+  private model: LiveModel | null = null;
   private kafka!: Kafka;
   private admin!: Admin;
   private producer: Producer | null = null;
   private consumer: Consumer | null = null;
   private state!: StateTopic;
   private featureWriter: QuestDbFeatureWriter | null = null;
-  private predictionWriter: QuestDbFeatureWriter | null = null;
+  private readonly predictionWriters = new Map<string, QuestDbFeatureWriter>();
   private outputs!: LiveOutputs;
   private server: Server | null = null;
   metricsUrl = '';
@@ -81,22 +82,37 @@ export class LiveTopology {
     const c = this.config;
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.featureSet = loadFeatureSet(c.featureSetFile);
-    this.predictor = c.model === null ? null : new DriftPredictor(this.featureSet, c.model);
+    const primary = c.bundle !== null ? await bundleRows(c.bundle.path, this.featureSet) : c.model !== null ? syncRows(new DriftPredictor(this.featureSet, c.model)) : null;
+    const fallback = c.bundle?.fallback === undefined ? null : await bundleRows(c.bundle.fallback, this.featureSet);
+    this.model =
+      primary === null
+        ? null
+        : new LiveModel(
+            primary,
+            fallback,
+            (reason, rows) => this.metrics.fallbacks.inc({ reason }, rows),
+            (err) => log.warn({ err: (err as Error).message, model: primary.name, fallback: fallback?.name }, 'primary model failed; the fallback answers this batch'),
+          );
     this.kafka = createKafka(this.endpoints.brokers, c.kafka.clientId, { retries: 8 });
     this.admin = this.kafka.admin();
     await this.admin.connect();
     await this.prepareTopics();
     if (c.questdb.enabled) {
       this.featureWriter = await QuestDbFeatureWriter.open(this.endpoints.questdb, this.featureSet, { table: c.questdb.featuresTable, waitForWal: false });
-      if (this.predictor !== null) this.predictionWriter = await QuestDbFeatureWriter.open(this.endpoints.questdb, predictionSchema(this.predictor), { table: c.questdb.predictionsTable, waitForWal: false });
+      if (this.model !== null) {
+        for (const m of [this.model.primary, this.model.fallback]) {
+          if (m === null || this.predictionWriters.has(m.name)) continue;
+          this.predictionWriters.set(m.name, await QuestDbFeatureWriter.open(this.endpoints.questdb, predictionSchema(m), { table: c.questdb.predictionsTable, waitForWal: false, tags: { model: m.name } }));
+        }
+      }
     }
     this.outputs = new LiveOutputs({
       featureSet: this.featureSet,
       format: c.featureFormat,
       topics: { features: c.topics.features, predictions: c.topics.predictions, dlq: c.topics.dlq, source: c.topics.bars },
-      predictor: this.predictor,
+      model: this.model,
       features: this.featureWriter,
-      predictions: this.predictionWriter,
+      predictions: this.model === null ? null : this.predictionWriters,
       metrics: this.metrics,
     });
     this.producer = idempotentProducer(this.kafka);
@@ -111,7 +127,7 @@ export class LiveTopology {
     this.commitTimer = setInterval(() => {
       if (performance.now() - this.lastCheckpoint >= c.commitIntervalMs) void this.serial(async () => this.startCheckpoint());
     }, c.commitIntervalMs);
-    log.info({ group: c.kafka.groupId, topic: c.topics.bars, metrics: this.metricsUrl, featureSet: `${this.featureSet.name}@${this.featureSet.version}`, model: this.predictor?.name ?? null }, 'live topology started');
+    log.info({ group: c.kafka.groupId, topic: c.topics.bars, metrics: this.metricsUrl, featureSet: `${this.featureSet.name}@${this.featureSet.version}`, model: this.model?.primary.name ?? null, fallback: this.model?.fallback?.name ?? null }, 'live topology started');
   }
 
   /** Resolves when the process has stopped (after `stop`). */
@@ -141,7 +157,7 @@ export class LiveTopology {
         [c.topics.features, 'features.1m'],
         [c.topics.state, 'barflow.operator-state'],
       ];
-      if (c.model !== null) roles.push([c.topics.predictions, 'predictions']);
+      if (c.model !== null || c.bundle !== null) roles.push([c.topics.predictions, 'predictions']);
       for (const [name, template] of roles) {
         const action = await ensureTopic(this.kafka, topology, name, template);
         if (action.action !== 'exists') log.info(action, 'topic');
@@ -276,7 +292,7 @@ export class LiveTopology {
       resolveOffset(String(last));
       // Backpressure: QuestDB is often the slowest output; at most its requests in flight stay queued.
       await this.featureWriter?.flush();
-      await this.predictionWriter?.flush();
+      for (const w of this.predictionWriters.values()) await w.flush();
       if (performance.now() - this.lastCheckpoint >= this.config.commitIntervalMs) this.startCheckpoint();
     } catch (err) {
       // The states may be ahead of what was sent: forget them all and start over from the last
@@ -340,7 +356,7 @@ export class LiveTopology {
     });
     this.persisting = (async () => {
       await this.featureWriter?.drain();
-      await this.predictionWriter?.drain();
+      for (const w of this.predictionWriters.values()) await w.drain();
       for (const { p, values } of snapshots) await this.state.write(p, values);
       if (generation !== this.generation) return;
       await consumer.commitOffsets(progress.map(([partition, offset]) => ({ topic: this.config.topics.bars, partition, offset: String(offset) })));
@@ -382,7 +398,7 @@ export class LiveTopology {
       await step('producer disconnect', async () => this.producer?.disconnect());
       await step('state reader stop', async () => this.state?.stop());
       await step('QuestDB features writer close', async () => this.featureWriter?.close());
-      await step('QuestDB predictions writer close', async () => this.predictionWriter?.close());
+      for (const [name, w] of this.predictionWriters) await step(`QuestDB predictions writer (${name}) close`, async () => w.close());
       await step('admin disconnect', async () => this.admin?.disconnect());
       await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     } finally {

@@ -58,6 +58,8 @@ export class FeatureIlpEncoder {
     readonly columns: readonly string[],
     readonly format: IlpFloatFormat,
     private readonly initialBytes = 1 << 20,
+    /** Tags written after the symbol on every line (e.g. the model of a prediction row). */
+    private readonly tags: readonly (readonly [string, string])[] = [],
   ) {
     checkTableName(table);
     if (columns.length === 0) throw new Error('a feature row needs at least one column');
@@ -171,7 +173,7 @@ export class FeatureIlpEncoder {
     let head = this.heads.get(symbol);
     if (head === undefined) {
       if (symbol.length === 0) throw new Error(`feature row for table ${this.table} has an empty symbol`);
-      head = Buffer.from(`${this.table},symbol=${escapeTag(symbol)} `, 'utf8');
+      head = Buffer.from(`${this.table},symbol=${escapeTag(symbol)}${this.tags.map(([k, v]) => `,${k}=${escapeTag(v)}`).join('')} `, 'utf8');
       if (this.heads.size >= HEAD_CACHE) this.heads.clear();
       this.heads.set(symbol, head);
     }

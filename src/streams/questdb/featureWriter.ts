@@ -29,6 +29,8 @@ export interface FeatureWriterOptions {
   format?: 'auto' | IlpFloatFormat;
   /** Create the table, or add missing columns, on open (default true). */
   ensureTable?: boolean;
+  /** SYMBOL columns set on every row (e.g. { model: name }); they join the dedup keys. */
+  tags?: Record<string, string>;
   /** Partitioning of a table created on open (default FEATURE_PARTITIONING). */
   partitionBy?: FeaturePartitioning;
   /** How long a request is retried after a dropped connection or a 5xx that may be transient. */
@@ -72,7 +74,7 @@ export class QuestDbFeatureWriter implements FeatureSink {
     const endpoint = db.endpoint;
     this.chunkBytes = opts.chunkBytes ?? 4 << 20;
     this.inFlight = Math.max(1, opts.inFlight ?? 2);
-    this.encoder = new FeatureIlpEncoder(table, featureSet.columns.map((c) => c.name), format, this.chunkBytes + (1 << 16));
+    this.encoder = new FeatureIlpEncoder(table, featureSet.columns.map((c) => c.name), format, this.chunkBytes + (1 << 16), Object.entries(opts.tags ?? {}));
     this.url = new URL('/write?precision=ms', endpoint.httpUrl);
     const secure = this.url.protocol === 'https:';
     // node:http with keep-alive: one socket per request in flight, reused for the whole run. Not
@@ -90,7 +92,7 @@ export class QuestDbFeatureWriter implements FeatureSink {
     const db = new QuestDb(endpoint);
     try {
       const format = opts.format === undefined || opts.format === 'auto' ? await ilpFloatFormat(endpoint) : opts.format;
-      if (opts.ensureTable ?? true) await ensureFeatureTable(db, table, featureSet, opts.partitionBy ? { partitionBy: opts.partitionBy } : {});
+      if (opts.ensureTable ?? true) await ensureFeatureTable(db, table, featureSet, { ...(opts.partitionBy ? { partitionBy: opts.partitionBy } : {}), tagColumns: Object.keys(opts.tags ?? {}) });
       return new QuestDbFeatureWriter(db, featureSet, table, format, opts);
     } catch (err) {
       await db.close();
@@ -276,15 +278,19 @@ export async function ensureFeatureTable(
   db: QuestDb,
   table: string,
   featureSet: DoubleRowSchema,
-  opts: { partitionBy?: FeaturePartitioning } = {},
+  opts: { partitionBy?: FeaturePartitioning; tagColumns?: string[] } = {},
 ): Promise<'created' | 'exists' | 'altered'> {
+  const tags = opts.tagColumns ?? [];
+  for (const t of tags) if (!/^[a-z_][a-z0-9_]*$/.test(t) || t === 'ts' || t === 'symbol') throw new Error(`tag column ${t} is not allowed`);
+  const keyList = ['ts', 'symbol', ...tags].join(', ');
   checkTableName(table);
   const names = featureSet.columns.map((c) => c.name);
   for (const n of names) if (n === 'ts' || n === 'symbol') throw new Error(`feature column ${n} clashes with the table's own ${n} column`);
   const exists = await db.query('SELECT table_name FROM tables() WHERE table_name = $1', [table]);
   if (exists.length === 0) {
     const columns = names.map((n) => `${quote(n)} DOUBLE`).join(', ');
-    await db.execute(`CREATE TABLE IF NOT EXISTS ${table} (ts TIMESTAMP, symbol SYMBOL, ${columns}) TIMESTAMP(ts) PARTITION BY ${opts.partitionBy ?? FEATURE_PARTITIONING} WAL DEDUP UPSERT KEYS(ts, symbol)`);
+    const tagColumns = tags.map((t) => `${t} SYMBOL, `).join('');
+    await db.execute(`CREATE TABLE IF NOT EXISTS ${table} (ts TIMESTAMP, symbol SYMBOL, ${tagColumns}${columns}) TIMESTAMP(ts) PARTITION BY ${opts.partitionBy ?? FEATURE_PARTITIONING} WAL DEDUP UPSERT KEYS(${keyList})`);
     return 'created';
   }
   // table_columns() shows the applied state of a WAL table: wait, or a column just added looks missing.
@@ -293,13 +299,21 @@ export async function ensureFeatureTable(
   const byName = new Map(rows.map((r) => [r.column.toLowerCase(), r]));
   const wrong = names.filter((n) => byName.has(n) && byName.get(n)!.type !== 'DOUBLE');
   if (wrong.length > 0) throw new Error(`table ${table}: feature columns ${wrong.map((n) => `${n} (${byName.get(n)!.type})`).join(', ')} are not DOUBLE`);
-  const keys = rows.filter((r) => r.upsertKey).map((r) => r.column).sort().join(',');
   let altered = false;
-  if (keys === '') {
-    await db.execute(`ALTER TABLE ${table} DEDUP ENABLE UPSERT KEYS(ts, symbol)`);
+  // A tag column added later (a predictions table from before models were named) joins the keys.
+  for (const t of tags) {
+    if (byName.has(t)) continue;
+    await db.execute(`ALTER TABLE ${table} ADD COLUMN ${t} SYMBOL`);
     altered = true;
-  } else if (keys !== 'symbol,ts') {
-    throw new Error(`table ${table} deduplicates on ${keys}, not on ts, symbol: resent feature rows would not replace themselves`);
+  }
+  const keys = rows.filter((r) => r.upsertKey).map((r) => r.column).sort().join(',');
+  const wanted = ['ts', 'symbol', ...tags].sort().join(',');
+  if (keys === '' || (keys === 'symbol,ts' && wanted !== keys)) {
+    if (altered) await db.waitForWal(table);
+    await db.execute(`ALTER TABLE ${table} DEDUP ENABLE UPSERT KEYS(${keyList})`);
+    altered = true;
+  } else if (keys !== wanted) {
+    throw new Error(`table ${table} deduplicates on ${keys}, not on ${keyList}: resent rows would not replace themselves`);
   }
   const missing = names.filter((n) => !byName.has(n));
   // One column per ALTER: QuestDB refuses several in one statement on a WAL table.

@@ -1,0 +1,79 @@
+import type { FeatureSet } from '../../operators/featureSet.js';
+import { BundlePredictor } from '../bundle/bundlePredictor.js';
+import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
+
+/** A model as the live outputs call it: a batch of feature vectors in, contract values out. */
+export interface RowPredictor {
+  readonly name: string;
+  readonly version: string;
+  predictRows(rows: readonly Float64Array[]): Promise<Float64Array[]>;
+}
+
+/** The built-in synchronous predictors (drift) behind the batch interface. */
+export function syncRows(p: Predictor): RowPredictor {
+  return {
+    name: p.name,
+    version: p.version,
+    predictRows: async (rows) =>
+      rows.map((v) => {
+        const out = new Float64Array(PREDICTION_FIELDS.length);
+        p.predict(v, out);
+        return out;
+      }),
+  };
+}
+
+/** A trained bundle, checked against the live feature set before the first message. */
+export async function bundleRows(dir: string, featureSet: FeatureSet): Promise<RowPredictor> {
+  const b = await BundlePredictor.open(dir, featureSet.schemaHash);
+  if (b.bundle.manifest.model.view !== 'tabular') throw new Error(`bundle ${dir}: a ${b.bundle.manifest.model.view} model is not served live yet (tabular bundles are)`);
+  const names = featureSet.columns.map((c) => c.name);
+  const index = Int32Array.from(b.bundle.manifest.features.columns, (c) => {
+    const i = names.indexOf(c);
+    if (i < 0) throw new Error(`bundle ${dir}: column ${c} is not in feature set ${featureSet.name}`);
+    return i;
+  });
+  return { name: b.name, version: b.version, predictRows: (rows) => b.predictVectors(rows, index) };
+}
+
+export type FallbackReason = 'error' | 'non_finite';
+
+/**
+ * The primary model with an optional fallback: the fallback answers the whole batch when the
+ * primary throws, and a row when the primary's p_up is not finite but the fallback's is (rows both
+ * leave empty are warm-up rows, published from the primary as they are).
+ */
+export class LiveModel {
+  constructor(
+    readonly primary: RowPredictor,
+    readonly fallback: RowPredictor | null,
+    private readonly onFallback: (reason: FallbackReason, rows: number) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  async predict(rows: readonly Float64Array[]): Promise<{ by: RowPredictor; out: Float64Array }[]> {
+    let primary: Float64Array[];
+    try {
+      primary = await this.primary.predictRows(rows);
+    } catch (err) {
+      if (this.fallback === null) throw err;
+      this.onError(err);
+      const out = await this.fallback.predictRows(rows);
+      this.onFallback('error', rows.length);
+      return out.map((o) => ({ by: this.fallback!, out: o }));
+    }
+    const result = primary.map((o) => ({ by: this.primary, out: o }));
+    if (this.fallback === null) return result;
+    const missing = result.map((r, i) => (Number.isFinite(r.out[0]!) ? -1 : i)).filter((i) => i >= 0);
+    if (missing.length === 0) return result;
+    const alt = await this.fallback.predictRows(missing.map((i) => rows[i]!));
+    let used = 0;
+    missing.forEach((i, k) => {
+      if (!Number.isFinite(alt[k]![0]!)) return;
+      result[i] = { by: this.fallback!, out: alt[k]! };
+      used++;
+    });
+    if (used > 0) this.onFallback('non_finite', used);
+    return result;
+  }
+}
