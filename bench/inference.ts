@@ -27,6 +27,7 @@ export interface InferenceFigures {
 const MODELS: { kind: string; runtime: string; params: Record<string, unknown> }[] = [
   { kind: 'logistic', runtime: 'onnxruntime-node', params: { l2: 1 } },
   { kind: 'xgboost', runtime: 'onnxruntime-node', params: { numRounds: 300, maxDepth: 4 } },
+  { kind: 'lstm', runtime: 'TensorFlow.js (wasm)', params: { units: 16, epochs: 1, batchSize: 512 } },
 ];
 
 export async function inferenceBench(): Promise<InferenceFigures[]> {
@@ -37,7 +38,7 @@ export async function inferenceBench(): Promise<InferenceFigures[]> {
     writeLabels(ds, readLabelConfig('topology/labels.yaml'), readFileSync('topology/labels.yaml', 'utf8'), ['bench']);
     const predictors: { m: (typeof MODELS)[number]; p: BundlePredictor }[] = [];
     for (const m of MODELS) {
-      const doc = { name: `bench-${m.kind}`, dataset: ds, labels: { target: 'tb' }, cv: { method: 'purged_kfold', k: 2 }, model: { kind: m.kind, params: m.params }, out: join(work, m.kind) };
+      const doc = { name: `bench-${m.kind}`, dataset: ds, labels: { target: 'tb' }, cv: { method: 'purged_kfold', k: 2 }, view: { seqLen: 32 }, model: { kind: m.kind, params: m.params }, out: join(work, m.kind) };
       await trainFromConfig(parseTrainConfig(doc, 'bench'), JSON.stringify(doc));
       predictors.push({ m, p: await BundlePredictor.open(join(work, m.kind)) });
     }
@@ -51,7 +52,7 @@ export async function inferenceBench(): Promise<InferenceFigures[]> {
     const out: InferenceFigures[] = [];
     for (const [i, { m, p }] of predictors.entries()) {
       const times: number[] = [];
-      for (let k = 0; k < 2000; k++) {
+      for (let k = 0; k < (m.kind === 'lstm' ? 300 : 2000); k++) {
         const row = answered.subarray(k, k + 1);
         const t = performance.now();
         await p.predictTable(table, row);
