@@ -1,4 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Bar } from '../../bars/bar.js';
+import { BAR_CSV_HEADER, formatBarCsv } from '../../streams/csv/csvBarWriter.js';
+import { CsvBarReader } from '../../streams/csv/csvBarReader.js';
+import { positiveNumber } from '../options.js';
+import { modelDemo } from './demoModel.js';
 import type { Command } from 'commander';
 import { formatTs } from '../../bars/bar.js';
 import { SAMPLES_DIR } from '../../paths.js';
@@ -8,7 +14,6 @@ import { loadFile } from '../../streams/fileJobs.js';
 import { FEATURES_TABLE } from '../../streams/questdb/featureWriter.js';
 import { replay } from '../../streams/replay/replay.js';
 import { loadFeatureSet } from '../../operators/featureSet.js';
-import { createKafka } from '../../streams/kafka/kafkaClient.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { QuestDb } from '../../streams/questdb/questDb.js';
 import { formatReadSummary } from '../output.js';
@@ -23,21 +28,33 @@ export const DEMO_SAMPLES = [
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job, end to end on the bundled samples: start the services, ingest the bars into QuestDB, publish them to Kafka, print what landed, replay them through the operators into a dataset folder and the QuestDB features table')
-    .option('-t, --topic <topic>', 'topic to publish to', 'bars.1m')
-    .action(async (flags: { topic: string }) => {
+    .description('the main job, end to end on the bundled samples: start the services, backfill the history into QuestDB, replay it into a dataset, label it, train a model with purged CV into a bundle and its HTML report, then serve it live while the later bars are published at speed, printing predictions as they arrive')
+    .option('-t, --topic <topic>', 'bar topic the live part publishes to (emptied first)', 'bars.1m')
+    .option('--rate <bars/s>', 'pace of the live part', positiveNumber, 2000)
+    .action(async (flags: { topic: string; rate: number }) => {
       const services = new ServiceManager(serviceSettingsFromEnv(), process.env, (line) => console.log(line));
       console.log('== services');
       const { endpoints, states, topology } = await services.up();
       console.log(formatStates(states));
       console.log(`topology:\n${formatActions(topology)}`);
 
-      const produced = new Map<string, number>();
+      // The first three quarters of each sample are history (QuestDB, the dataset, training); the
+      // rest arrives later, live, and is what the model predicts.
+      const out = 'demo-output';
+      mkdirSync(join(out, 'history'), { recursive: true });
+      const split: { symbol: string; history: Bar[]; rest: Bar[]; historyFile: string }[] = [];
       for (const sample of DEMO_SAMPLES) {
-        const file = join(SAMPLES_DIR, sample.file);
-        console.log(`\n== ${sample.symbol}`);
-        // Read once, written to QuestDB and published to Kafka together.
-        const job = await loadFile(file, { symbol: sample.symbol, questdb: endpoints.questdb, brokers: endpoints.kafkaBrokers, topic: flags.topic });
+        const bars: Bar[] = [];
+        for await (const batch of new CsvBarReader(join(SAMPLES_DIR, sample.file), { symbol: sample.symbol })) bars.push(...batch.bars);
+        const cut = Math.floor(bars.length * 0.75);
+        const historyFile = join(out, 'history', sample.file);
+        writeFileSync(historyFile, `${BAR_CSV_HEADER}\n${bars.slice(0, cut).map(formatBarCsv).join('\n')}\n`);
+        split.push({ symbol: sample.symbol, history: bars.slice(0, cut), rest: bars.slice(cut), historyFile });
+      }
+      const produced = new Map<string, number>();
+      for (const sample of split) {
+        console.log(`\n== backfill ${sample.symbol}: the first ${sample.history.length} of ${sample.history.length + sample.rest.length} bars`);
+        const job = await loadFile(sample.historyFile, { symbol: sample.symbol, questdb: endpoints.questdb });
         console.log(formatReadSummary(job.summary, { action: 'load', ...job }));
         produced.set(sample.symbol, job.summary.bars);
       }
@@ -63,21 +80,10 @@ export function registerDemo(program: Command): void {
         await db.close();
       }
 
-      console.log(`\n== what landed in Kafka ${flags.topic}`);
-      const admin = createKafka(endpoints.kafkaBrokers, 'barflow-demo').admin();
-      await admin.connect();
-      try {
-        const offsets = await admin.fetchTopicOffsets(flags.topic);
-        const total = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-        for (const [symbol, n] of produced) console.log(`  ${symbol.padEnd(8)} ${String(n).padStart(6)} messages published by this run`);
-        console.log(`  ${offsets.length} partitions, ${total} messages retained in all (earlier runs included)`);
-      } finally {
-        await admin.disconnect();
-      }
-      console.log('\n== replay: the bars back out of QuestDB, through the live operators, into a dataset and the features table');
-      const dataset = join('demo-output', 'dataset');
+      console.log('\n== replay: the history through the live operators into a dataset and the features table');
+      const dataset = join(out, 'dataset');
       const summary = await replay({
-        source: { kind: 'questdb', table: BARS_TABLE, symbols: DEMO_SAMPLES.map((s) => s.symbol) },
+        source: { kind: 'files', patterns: split.map((s) => s.historyFile) },
         questdb: endpoints.questdb,
         out: dataset,
         toQuestDb: FEATURES_TABLE,
@@ -89,6 +95,10 @@ export function registerDemo(program: Command): void {
       console.log(`  QuestDB ${FEATURES_TABLE}: ${summary.questdb!.sent} rows sent, ${summary.questdb!.skipped} already stored (${summary.seconds.total.toFixed(1)} s in all)`);
       console.log('  a row at ts is available at ts + 1 minute (docs/features.md, docs/replay.md)');
 
-      console.log('\nServices keep running: `npx barflow services status`, stop them with `npx barflow services down`.');
+      await modelDemo({ out, dataset, brokers: endpoints.kafkaBrokers, questdb: endpoints.questdb, topic: flags.topic, samples: split, rate: flags.rate });
+      console.log(`\n== done: dataset ${dataset}/, bundle ${join(out, 'bundle')}/, report ${join(out, 'report.html')}`);
+      console.log('Services keep running: `npx barflow services status`, stop them with `npx barflow services down`.');
+      // kafkajs may keep reconnect timers; everything is written and closed.
+      process.exit(process.exitCode ?? 0);
     });
 }
