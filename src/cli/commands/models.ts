@@ -24,6 +24,14 @@ export function registerModels(program: Command): void {
       const { config, text } = readTrainConfig(flags.config);
       const result = await trainFromConfig(config, text, (p) => {
         if (flags.json) return;
+        if (p.stage === 'step') {
+          const s = p.step!;
+          // Epochs of a neural model each get a line; rounds of trees only every tenth.
+          if (s.steps <= 50 || s.step % Math.ceil(s.steps / 10) === 0 || s.step === s.steps) {
+            console.error(`    ${s.fit}: ${s.step}/${s.steps}${s.loss === undefined ? '' : `, loss ${s.loss.toFixed(4)}`}, ${s.seconds.toFixed(1)} s, about ${s.etaSeconds.toFixed(0)} s to go`);
+          }
+          return;
+        }
         const what = p.stage === 'final' ? 'final model' : `fold ${p.fold}/${p.folds}${p.resumed ? ' (from its checkpoint)' : ''}`;
         console.error(`  ${what} done, ${p.seconds.toFixed(1)} s${p.etaSeconds > 0 ? `, about ${p.etaSeconds.toFixed(0)} s to go` : ''}`);
       });

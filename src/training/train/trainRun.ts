@@ -14,7 +14,9 @@ import type { TrainConfig } from './trainConfig.js';
 import { type TrainingData, loadTrainingData, modelInputs } from './trainingRows.js';
 
 export interface TrainProgress {
-  stage: 'fold' | 'final';
+  /** `step`: an epoch (neural) or a round (trees) inside the current fit. */
+  stage: 'fold' | 'final' | 'step';
+  step?: { fit: string; step: number; steps: number; loss?: number; seconds: number; etaSeconds: number };
   fold: number;
   folds: number;
   seconds: number;
@@ -80,7 +82,7 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
     }
     const resumed = cp !== null;
     if (cp === null) {
-      const fit = await fitOnRows(kind, params, config, data, fold.train, join(checkpointDir, `fold-${fold.index}`));
+      const fit = await fitOnRows(kind, params, config, data, fold.train, join(checkpointDir, `fold-${fold.index}`), stepReporter(`fold ${fold.index + 1}/${plan.folds.length}`, plan.folds.length, onProgress));
       const test = Array.from(fold.test);
       const p = await predictRows(fit, config, data, kind, test);
       cp = { configSha256, fold: fold.index, rows: test, p: Array.from(p), metrics: classificationMetrics(p, test.map((r) => data.y[r]!)) };
@@ -94,7 +96,7 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
     onProgress?.({ stage: 'fold', fold: done, folds: plan.folds.length, seconds, etaSeconds: (seconds / done) * (plan.folds.length + 1 - done), resumed });
   }
 
-  const final = await fitOnRows(kind, params, config, data, data.eligible, join(checkpointDir, 'final'));
+  const final = await fitOnRows(kind, params, config, data, data.eligible, join(checkpointDir, 'final'), stepReporter('final model', plan.folds.length, onProgress));
   onProgress?.({ stage: 'final', fold: plan.folds.length, folds: plan.folds.length, seconds: (performance.now() - started) / 1000, etaSeconds: 0 });
 
   const metadata = { model: config.name, version: config.version, schema_hash: data.dataset.manifest.featureSet.schemaHash };
@@ -167,7 +169,19 @@ interface Fitted {
  * rows whose labels end at or after the calibration slice begins, is what the scaler and the model
  * see.
  */
-async function fitOnRows(kind: ModelKind, params: unknown, config: TrainConfig, data: TrainingData, rows: ArrayLike<number>, checkpointDir: string): Promise<Fitted> {
+/** Progress inside one fit (epochs, rounds), with its own time estimate. */
+function stepReporter(fit: string, folds: number, onProgress?: (p: TrainProgress) => void): TrainInputProgress | undefined {
+  if (onProgress === undefined) return undefined;
+  const started = performance.now();
+  return (p) => {
+    const seconds = (performance.now() - started) / 1000;
+    onProgress({ stage: 'step', fold: 0, folds, seconds, etaSeconds: 0, step: { fit, step: p.step, steps: p.steps, loss: p.loss, seconds, etaSeconds: (seconds / Math.max(1, p.step)) * (p.steps - p.step) } });
+  };
+}
+
+type TrainInputProgress = NonNullable<Parameters<ModelKind['train']>[0]['onProgress']>;
+
+async function fitOnRows(kind: ModelKind, params: unknown, config: TrainConfig, data: TrainingData, rows: ArrayLike<number>, checkpointDir: string, onStep?: TrainInputProgress): Promise<Fitted> {
   const ts = data.dataset.table.ts;
   const byTime = Array.from(rows).sort((a, b) => ts[a]! - ts[b]! || a - b);
   const cut = ts[byTime[Math.floor(byTime.length * (1 - config.calibration.fraction))]!]!;
@@ -182,7 +196,7 @@ async function fitOnRows(kind: ModelKind, params: unknown, config: TrainConfig, 
   const seqLen = config.view.seqLen;
   const x = modelInputs(data, scaler, kind.view, seqLen, fitRows);
   const y = Float32Array.from(fitRows, (r) => data.y[r]!);
-  const model = await kind.train({ x, n: fitRows.length, f: data.columns.length, seqLen: kind.view === 'window' ? seqLen : undefined, y, seed: config.seed, checkpointDir }, params);
+  const model = await kind.train({ x, n: fitRows.length, f: data.columns.length, seqLen: kind.view === 'window' ? seqLen : undefined, y, seed: config.seed, checkpointDir, onProgress: onStep }, params);
   const rawP = await model.predict(modelInputs(data, scaler, kind.view, seqLen, calib), calib.length);
   const yc = calib.map((r) => data.y[r]!);
   const calibrator = fitCalibrator(config.calibration.method, rawP, yc);

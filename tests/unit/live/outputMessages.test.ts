@@ -54,7 +54,7 @@ describe('predictions', () => {
     expect(out[0]).toBeCloseTo(0.5792597094391030, 6); // Φ(0.2), Python: 0.5 * math.erfc(-0.2 / math.sqrt(2))
     expect(out[2]).toBeCloseTo(0.0002 - 1.6448536269514722 * 0.001, 15);
     expect(out[4]).toBeCloseTo(0.0002 + 1.6448536269514722 * 0.001, 15);
-    expect(JSON.parse(encodePrediction('ES', 0, 'drift-baseline', '1', out).toString())).toMatchObject({ symbol: 'ES', model: 'drift-baseline', e_r: 0.0002, uncertainty: 0.001 });
+    expect(JSON.parse(encodePrediction('ES', 0, 'drift-baseline', '1', out, 'abc').toString())).toMatchObject({ symbol: 'ES', model: 'drift-baseline', e_r: 0.0002, uncertainty: 0.001, schema_hash: 'abc' });
   });
 
   it('Φ is within 1.2e-7 of the reference values (Python: 0.5 * math.erfc(-z / math.sqrt(2)))', () => {
