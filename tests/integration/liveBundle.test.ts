@@ -37,80 +37,93 @@ function predictFile(path: string): Map<string, string[]> {
 
 const FIELDS = ['p_up', 'e_r', 'q05', 'q50', 'q95', 'uncertainty', 'regime_score'] as const;
 
+/** History → dataset (once) → labels → a bundle of the given model → barflow predict over the same bars. */
+let dataset: string | null = null;
+async function trainAndPredict(name: string, model: string, extra: string[] = []): Promise<{ bundle: string; want: Map<string, string[]> }> {
+  if (dataset === null) {
+    dataset = join(work, 'ds');
+    await ok(['replay', ...FILES.flatMap((f) => ['-i', f.file]), '-o', dataset, '--format', 'arrow', '--quiet']);
+    await ok(['label', '-d', dataset]);
+  }
+  const bundle = join(work, name);
+  writeFileSync(join(work, `${name}.yaml`), [`name: ${name}`, `dataset: ${dataset}`, `labels: { target: tb }`, `cv: { method: purged_kfold, k: 2 }`, `model: ${model}`, ...extra, `out: ${bundle}`, ''].join('\n'));
+  await ok(['train', '-c', join(work, `${name}.yaml`)]);
+  await ok(['predict', '-b', bundle, '-d', dataset, '-o', join(work, `${name}.predict.csv`)]);
+  return { bundle, want: predictFile(join(work, `${name}.predict.csv`)) };
+}
+
+/** The live topology on the same bars, killed once mid-stream; its predictions, once per row (re-sent copies identical). */
+async function liveRun(bundle: string, model: string): Promise<{ live: Map<string, string[]>; predictionsTable: string }> {
+  const { file, names } = writeLiveConfig(work, { bundle: { path: bundle } });
+  tables.push(names.featuresTable, names.predictionsTable);
+  const producing = Promise.all(FILES.map((f) => ok(['produce', '-i', f.file, '-s', f.symbol, '-t', names.bars, '--rate', '6000', '--json', '--rejects', join(work, `${f.symbol}.rejects.jsonl`)])));
+  let p = new LiveProcess(file);
+  running.push(p);
+  await p.ready();
+  await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
+  await p.kill();
+  p = new LiveProcess(file);
+  running.push(p);
+  await p.ready();
+  await producing;
+  await waitCommitted(names.group, names.bars);
+  expect(await p.stop()).toBe(0);
+  const live = new Map<string, string[]>();
+  const all = new Map<string, string>();
+  let read = 0;
+  let expected = 0;
+  for (const f of FILES) expected += readFileSync(f.file, 'utf8').trim().split('\n').length - 1;
+  await consumeUntil(
+    names.predictions,
+    (seen) => {
+      for (; read < seen.length; read++) {
+        const text = seen[read]!.message.value!.toString('utf8');
+        const m = JSON.parse(text) as Record<string, unknown>;
+        const id = `${m.symbol}@${m.ts}`;
+        const before = all.get(id);
+        if (before !== undefined && before !== text) throw new Error(`prediction ${id} was sent twice with different values:\n${before}\n${text}`);
+        all.set(id, text);
+        expect(m.model).toBe(model);
+        // The raw JSON numbers, as written: compared as text they are compared bit for bit.
+        const raw = FIELDS.map((f) => {
+          const match = new RegExp(`"${f}":([^,}]+)`).exec(text)![1]!;
+          return match === 'null' ? '' : match;
+        });
+        if (raw[0] !== '') live.set(id, raw);
+      }
+      return all.size >= expected;
+    },
+    180_000,
+    `a prediction for each of ${expected} bars`,
+  );
+  return { live, predictionsTable: names.predictionsTable };
+}
+
+function expectSame(want: Map<string, string[]>, live: Map<string, string[]>): void {
+  for (const [id, fields] of want) {
+    const got = live.get(id);
+    if (got === undefined) throw new Error(`no live prediction for ${id}`);
+    if (got.join(',') !== fields.join(',')) throw new Error(`${id}: live ${got.join(',')} vs predict ${fields.join(',')}`);
+  }
+  expect(live.size).toBe(want.size);
+}
+
 describe('barflow live serving a trained bundle', { timeout: 600_000 }, () => {
-  it('predictions equal barflow predict on the same bars bit for bit, across a kill -9 and restart; rows in QuestDB carry the model', async () => {
-    // History → dataset → labels → a small XGBoost bundle → barflow predict over the same bars.
-    const ds = join(work, 'ds');
-    await ok(['replay', ...FILES.flatMap((f) => ['-i', f.file]), '-o', ds, '--format', 'arrow', '--quiet']);
-    await ok(['label', '-d', ds]);
-    const bundle = join(work, 'bundle');
-    writeFileSync(
-      join(work, 'train.yaml'),
-      [`name: it-xgb`, `dataset: ${ds}`, `labels: { target: tb }`, `cv: { method: purged_kfold, k: 2 }`, `model: { kind: xgboost, params: { numRounds: 40, maxDepth: 3 } }`, `out: ${bundle}`, ''].join('\n'),
-    );
-    await ok(['train', '-c', join(work, 'train.yaml')]);
-    await ok(['predict', '-b', bundle, '-d', ds, '-o', join(work, 'predict.csv')]);
-    const want = predictFile(join(work, 'predict.csv'));
+  it('XGBoost (tabular): predictions equal barflow predict on the same bars bit for bit, across a kill -9 and restart; rows in QuestDB carry the model', async () => {
+    const { bundle, want } = await trainAndPredict('it-xgb', '{ kind: xgboost, params: { numRounds: 40, maxDepth: 3 } }');
     expect(want.size).toBeGreaterThan(1000);
-
-    // The live topology on the same bars, killed once mid-stream.
-    const { file, names } = writeLiveConfig(work, { bundle: { path: bundle } });
-    tables.push(names.featuresTable, names.predictionsTable);
-    const producing = Promise.all(FILES.map((f) => ok(['produce', '-i', f.file, '-s', f.symbol, '-t', names.bars, '--rate', '6000', '--json', '--rejects', join(work, `${f.symbol}.rejects.jsonl`)])));
-    let p = new LiveProcess(file);
-    running.push(p);
-    await p.ready();
-    await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
-    await p.kill();
-    p = new LiveProcess(file);
-    running.push(p);
-    await p.ready();
-    await producing;
-    await waitCommitted(names.group, names.bars);
-    expect(await p.stop()).toBe(0);
-
-    // Every prediction on the topic (copies re-sent after the crash must be identical) …
-    const live = new Map<string, string[]>();
-    const all = new Map<string, string>();
-    let read = 0;
-    await consumeUntil(
-      names.predictions,
-      (seen) => {
-        for (; read < seen.length; read++) {
-          const { message } = seen[read]!;
-          const text = message.value!.toString('utf8');
-          const m = JSON.parse(text) as Record<string, unknown>;
-          const id = `${m.symbol}@${m.ts}`;
-          const before = all.get(id);
-          if (before !== undefined && before !== text) throw new Error(`prediction ${id} was sent twice with different values:\n${before}\n${text}`);
-          all.set(id, text);
-          expect(m.model).toBe('it-xgb');
-          // The raw JSON numbers, as written: compared as text they are compared bit for bit.
-          const raw = FIELDS.map((f) => {
-            const match = new RegExp(`"${f}":([^,}]+)`).exec(text)![1]!;
-            return match === 'null' ? '' : match;
-          });
-          if (raw[0] !== '') live.set(id, raw);
-        }
-        return live.size >= want.size;
-      },
-      180_000,
-      `${want.size} predictions`,
-    );
-    // … equals barflow predict's, field for field.
-    let compared = 0;
-    for (const [id, fields] of want) {
-      const got = live.get(id);
-      if (got === undefined) throw new Error(`no live prediction for ${id}`);
-      if (got.join(',') !== fields.join(',')) throw new Error(`${id}: live ${got.join(',')} vs predict ${fields.join(',')}`);
-      compared++;
-    }
-    expect(compared).toBe(want.size);
-    expect(live.size).toBe(want.size);
-
-    await db.waitForWal(names.predictionsTable);
-    const [stored] = await db.query<{ n: string; models: string }>(`SELECT count() n, count_distinct(model) models FROM ${names.predictionsTable}`);
+    const { live, predictionsTable } = await liveRun(bundle, 'it-xgb');
+    expectSame(want, live);
+    await db.waitForWal(predictionsTable);
+    const [stored] = await db.query<{ n: string; models: string }>(`SELECT count() n, count_distinct(model) models FROM ${predictionsTable}`);
     expect(Number(stored!.models)).toBe(1);
     expect(Number(stored!.n)).toBeGreaterThanOrEqual(want.size);
+  });
+
+  it('LSTM (window view): the live windows survive the kill -9 in the state snapshots, and predictions equal barflow predict bit for bit', async () => {
+    const { bundle, want } = await trainAndPredict('it-lstm', '{ kind: lstm, params: { units: 4, epochs: 1, batchSize: 512 } }', ['features: [close_1m, rsi14_1m, atr14_1m, macdhist_5m, rsi14_15m]', 'view: { seqLen: 8 }']);
+    expect(want.size).toBeGreaterThan(1000);
+    const { live } = await liveRun(bundle, 'it-lstm');
+    expectSame(want, live);
   });
 });

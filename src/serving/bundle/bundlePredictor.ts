@@ -109,6 +109,32 @@ export class BundlePredictor {
     return out;
   }
 
+  /**
+   * Live windows (seqLen × the bundle's columns, oldest row first, raw float64), null where the
+   * symbol's run is still too short. A window whose last row (the row predicted) misses a value
+   * gets no prediction, as in predictTable.
+   */
+  async predictWindows(windows: readonly (Float64Array | null)[]): Promise<Float64Array[]> {
+    const m = this.bundle.manifest;
+    const seqLen = Number(m.model.viewParams.seqLen);
+    const f = m.features.columns.length;
+    const out = windows.map(() => new Float64Array(PREDICTION_FIELDS.length).fill(Number.NaN));
+    const ok: number[] = [];
+    windows.forEach((w, i) => {
+      if (w === null) return;
+      for (let j = 0; j < f; j++) if (Number.isNaN(w[(seqLen - 1) * f + j]!)) return;
+      ok.push(i);
+    });
+    if (ok.length === 0) return out;
+    const data = new Float64Array(ok.length * seqLen * f);
+    ok.forEach((i, k) => data.set(windows[i]!, k * seqLen * f));
+    const p = await this.score(data, [ok.length, seqLen, f]);
+    const fields = Object.fromEntries(PREDICTION_FIELDS.map((name) => [name, new Float64Array(ok.length).fill(Number.NaN)])) as PredictionColumns['fields'];
+    ok.forEach((_, k) => this.contract(p[k]!, fields, k));
+    ok.forEach((i, k) => PREDICTION_FIELDS.forEach((name, c) => (out[i]![c] = fields[name][k]!)));
+    return out;
+  }
+
   /** Scales raw inputs (float64, in place) and runs the model on them as float32. */
   private score(data: Float64Array | Float32Array, dims: number[]): Promise<Float64Array> {
     const rows = dims.length === 3 ? dims[0]! * dims[1]! : dims[0]!;

@@ -1,12 +1,21 @@
 import type { FeatureSet } from '../../operators/featureSet.js';
 import { BundlePredictor } from '../bundle/bundlePredictor.js';
 import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
+import type { WindowSpec } from './recentRows.js';
 
-/** A model as the live outputs call it: a batch of feature vectors in, contract values out. */
+/** A row as the live outputs hand it to a model: its feature vector and, for a window model, its window. */
+export interface LiveRow {
+  values: Float64Array;
+  window: Float64Array | null;
+}
+
+/** A model as the live outputs call it: a batch of rows in, contract values out. */
 export interface RowPredictor {
   readonly name: string;
   readonly version: string;
-  predictRows(rows: readonly Float64Array[]): Promise<Float64Array[]>;
+  /** The window it reads (window models), to be kept per symbol in the live state. */
+  readonly window?: WindowSpec;
+  predictRows(rows: readonly LiveRow[]): Promise<Float64Array[]>;
 }
 
 /** The built-in synchronous predictors (drift) behind the batch interface. */
@@ -15,9 +24,9 @@ export function syncRows(p: Predictor): RowPredictor {
     name: p.name,
     version: p.version,
     predictRows: async (rows) =>
-      rows.map((v) => {
+      rows.map((r) => {
         const out = new Float64Array(PREDICTION_FIELDS.length);
-        p.predict(v, out);
+        p.predict(r.values, out);
         return out;
       }),
   };
@@ -26,14 +35,20 @@ export function syncRows(p: Predictor): RowPredictor {
 /** A trained bundle, checked against the live feature set before the first message. */
 export async function bundleRows(dir: string, featureSet: FeatureSet): Promise<RowPredictor> {
   const b = await BundlePredictor.open(dir, featureSet.schemaHash);
-  if (b.bundle.manifest.model.view !== 'tabular') throw new Error(`bundle ${dir}: a ${b.bundle.manifest.model.view} model is not served live yet (tabular bundles are)`);
+  const view = b.bundle.manifest.model.view;
+  if (view === 'multi_resolution') throw new Error(`bundle ${dir}: a multi-resolution model is not served live yet (tabular and window models are)`);
   const names = featureSet.columns.map((c) => c.name);
   const index = Int32Array.from(b.bundle.manifest.features.columns, (c) => {
     const i = names.indexOf(c);
     if (i < 0) throw new Error(`bundle ${dir}: column ${c} is not in feature set ${featureSet.name}`);
     return i;
   });
-  return { name: b.name, version: b.version, predictRows: (rows) => b.predictVectors(rows, index) };
+  if (view === 'window') {
+    // Batch windows break at any gap over a minute (WindowView's default); live ones do too.
+    const window: WindowSpec = { length: Number(b.bundle.manifest.model.viewParams.seqLen), columns: index, maxGapMs: 60_000 };
+    return { name: b.name, version: b.version, window, predictRows: (rows) => b.predictWindows(rows.map((r) => r.window)) };
+  }
+  return { name: b.name, version: b.version, predictRows: (rows) => b.predictVectors(rows.map((r) => r.values), index) };
 }
 
 export type FallbackReason = 'error' | 'non_finite';
@@ -51,7 +66,17 @@ export class LiveModel {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  async predict(rows: readonly Float64Array[]): Promise<{ by: RowPredictor; out: Float64Array }[]> {
+  /** The window the served models read, if one is a window model (at most one shape is allowed). */
+  get window(): WindowSpec | undefined {
+    const p = this.primary.window;
+    const f = this.fallback?.window;
+    if (p !== undefined && f !== undefined && (p.length !== f.length || p.columns.join() !== f.columns.join())) {
+      throw new Error(`the primary and the fallback read different windows (${p.length} × ${p.columns.length} and ${f.length} × ${f.columns.length}): serve at most one window shape`);
+    }
+    return p ?? f;
+  }
+
+  async predict(rows: readonly LiveRow[]): Promise<{ by: RowPredictor; out: Float64Array }[]> {
     let primary: Float64Array[];
     try {
       primary = await this.primary.predictRows(rows);

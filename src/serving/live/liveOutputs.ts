@@ -35,7 +35,7 @@ export class LiveOutputs implements LiveOutput {
   private readonly predictionHeaders: IHeaders = { 'content-type': 'application/json', 'barflow-schema': 'prediction/v1' };
   private readonly questDbRow: FeatureRow;
   /** Rows waiting for their predictions, made when the batch is sent. */
-  private pending: { symbol: string; ts: number; values: Float64Array }[] = [];
+  private pending: { symbol: string; ts: number; values: Float64Array; window: Float64Array | null }[] = [];
   /** Timestamp (ms) of the message being processed. */
   timestamp = 0;
 
@@ -44,7 +44,7 @@ export class LiveOutputs implements LiveOutput {
     this.questDbRow = { symbol: '', ts: 0, values: new Float64Array(0), schemaHash: t.featureSet.schemaHash };
   }
 
-  row(symbol: string, ts: number, values: Float64Array): void {
+  row(symbol: string, ts: number, values: Float64Array, _message: LiveMessage, window: Float64Array | null): void {
     const t = this.t;
     const value = encodeFeatureRow(t.featureSet, t.format, symbol, ts, values);
     this.features.push({ key: symbol, value, headers: this.featureHeaders });
@@ -58,7 +58,7 @@ export class LiveOutputs implements LiveOutput {
     }
     if (t.model !== null) {
       // The row's values buffer is reused by the engine: the prediction step gets a copy.
-      this.pending.push({ symbol, ts, values: values.slice() });
+      this.pending.push({ symbol, ts, values: values.slice(), window });
       this.bytes += 400;
     }
   }
@@ -111,10 +111,10 @@ export class LiveOutputs implements LiveOutput {
    * Predicts a batch's rows (one model call for all of them) and encodes the messages and QuestDB
    * rows; the rows' Kafka messages keep their order.
    */
-  private async predict(pending: { symbol: string; ts: number; values: Float64Array }[]): Promise<Message[]> {
+  private async predict(pending: { symbol: string; ts: number; values: Float64Array; window: Float64Array | null }[]): Promise<Message[]> {
     const model = this.t.model;
     if (model === null || pending.length === 0) return [];
-    const results = await model.predict(pending.map((p) => p.values));
+    const results = await model.predict(pending);
     const messages: Message[] = [];
     results.forEach(({ by, out }, i) => {
       const { symbol, ts } = pending[i]!;

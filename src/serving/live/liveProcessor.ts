@@ -6,6 +6,7 @@ import { OutOfOrderBarError } from '../../operators/resampler.js';
 import { isWatermark } from '../../operators/rx.js';
 import { decodeBarEvent } from '../../streams/kafka/barMessage.js';
 import { LiveSymbol } from './liveSymbol.js';
+import type { WindowSpec } from './recentRows.js';
 
 /** One message of the bar topic, as the processor needs it. */
 export interface LiveMessage {
@@ -18,7 +19,8 @@ export interface LiveMessage {
 /** Where the processor's results go; called synchronously, in message order. */
 export interface LiveOutput {
   /** A feature row. `values` is the engine's buffer, rewritten by the next bar: encode it now. */
-  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage): void;
+  /** `window`: the window model's rows ending with this one (a copy), null while too short or when none is served. */
+  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null): void;
   reject(message: LiveMessage, violation: Violation): void;
   /** An exact copy of the symbol's last bar: dropped, only counted. */
   duplicate(message: LiveMessage): void;
@@ -41,6 +43,8 @@ export class LiveProcessor {
   constructor(
     readonly featureSet: FeatureSet,
     private readonly maxMessageBytes: number,
+    /** The rows a served window model reads, kept per symbol and in its snapshots. */
+    private readonly window?: WindowSpec,
   ) {}
 
   process(m: LiveMessage, out: LiveOutput): void {
@@ -89,7 +93,13 @@ export class LiveProcessor {
       throw err;
     }
     s.lastBar = event as Bar;
-    out.row(event.symbol, event.ts, engine.row, m);
+    let window: Float64Array | null = null;
+    if (this.window !== undefined) {
+      const recent = s.recentFor(this.window);
+      recent.push(event.ts, engine.row);
+      window = recent.window();
+    }
+    out.row(event.symbol, event.ts, engine.row, m, window);
     return null;
   }
 
@@ -107,6 +117,6 @@ export class LiveProcessor {
 
   /** Puts states back as a snapshot left them (before any message of their partition is processed). */
   restore(symbol: string, bytes: Uint8Array): void {
-    this.symbols.set(symbol, LiveSymbol.restore(symbol, bytes, this.featureSet));
+    this.symbols.set(symbol, LiveSymbol.restore(symbol, bytes, this.featureSet, this.window));
   }
 }

@@ -1,6 +1,7 @@
 import type { Bar } from '../../bars/bar.js';
 import { FeatureEngine } from '../../operators/featureEngine.js';
 import type { FeatureSet } from '../../operators/featureSet.js';
+import { RecentRows, type WindowSpec } from './recentRows.js';
 
 /**
  * What the live topology keeps per message key (= symbol): the offset of the last message of the
@@ -13,8 +14,15 @@ export class LiveSymbol {
   offset = -1;
   engine: FeatureEngine | null = null;
   lastBar: Bar | null = null;
+  /** The last rows a window model reads (only when one is served). */
+  recent: RecentRows | null = null;
 
   constructor(readonly symbol: string) {}
+
+  recentFor(spec: WindowSpec): RecentRows {
+    if (this.recent === null) this.recent = new RecentRows(spec);
+    return this.recent;
+  }
 
   engineFor(featureSet: FeatureSet): FeatureEngine {
     if (this.engine === null) this.engine = new FeatureEngine(featureSet);
@@ -23,7 +31,8 @@ export class LiveSymbol {
 
   /**
    * The snapshot value: a float64 header (format, offset, engine present, last bar's ts and
-   * values) then the engine's own exact snapshot. All float64, so it round-trips bit for bit.
+   * values, the number of float64 values of the recent rows that follow), the recent rows of a
+   * window model, then the engine's own exact snapshot. All float64, so it round-trips bit for bit.
    */
   snapshot(): Buffer {
     const head = new Float64Array(HEADER_VALUES);
@@ -39,24 +48,35 @@ export class LiveSymbol {
       head[7] = b.close;
       head[8] = b.volume;
     }
+    const recent = this.recent?.snapshot() ?? new Float64Array(0);
+    head[9] = recent.length;
     const engine = this.engine?.snapshot();
-    const out = Buffer.allocUnsafe(head.byteLength + (engine?.byteLength ?? 0));
+    const out = Buffer.allocUnsafe(head.byteLength + recent.byteLength + (engine?.byteLength ?? 0));
     out.set(new Uint8Array(head.buffer), 0);
-    if (engine) out.set(engine, head.byteLength);
+    out.set(new Uint8Array(recent.buffer), head.byteLength);
+    if (engine) out.set(engine, head.byteLength + recent.byteLength);
     return out;
   }
 
-  static restore(symbol: string, bytes: Uint8Array, featureSet: FeatureSet): LiveSymbol {
-    if (bytes.byteLength < HEADER_VALUES * 8) throw new Error(`state snapshot of ${symbol} is too short (${bytes.byteLength} bytes)`);
-    const head = new Float64Array(new Uint8Array(bytes.subarray(0, HEADER_VALUES * 8)).buffer);
-    if (head[0] !== SNAPSHOT_FORMAT) throw new Error(`state snapshot of ${symbol} has format ${head[0]}, expected ${SNAPSHOT_FORMAT}`);
+  static restore(symbol: string, bytes: Uint8Array, featureSet: FeatureSet, window?: WindowSpec): LiveSymbol {
+    const format = bytes.byteLength >= 8 ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0, true) : Number.NaN;
+    // Format 1 (before window models): a 9-value header and no recent rows.
+    const headerValues = format === 1 ? 9 : HEADER_VALUES;
+    if (bytes.byteLength < headerValues * 8) throw new Error(`state snapshot of ${symbol} is too short (${bytes.byteLength} bytes)`);
+    if (format !== 1 && format !== SNAPSHOT_FORMAT) throw new Error(`state snapshot of ${symbol} has format ${format}, expected ${SNAPSHOT_FORMAT}`);
+    const head = new Float64Array(new Uint8Array(bytes.subarray(0, headerValues * 8)).buffer);
+    const recentValues = format === 1 ? 0 : head[9]!;
+    const engineAt = (headerValues + recentValues) * 8;
     const s = new LiveSymbol(symbol);
+    if (window !== undefined) {
+      s.recent = recentValues > 0 ? RecentRows.restore(window, new Float64Array(new Uint8Array(bytes.subarray(headerValues * 8, engineAt)).buffer)) : new RecentRows(window);
+    }
     s.offset = head[1]!;
     if (!Number.isNaN(head[3]!)) s.lastBar = { symbol, ts: head[3]!, open: head[4]!, high: head[5]!, low: head[6]!, close: head[7]!, volume: head[8]! };
     if (head[2] === 1) {
       s.engine = new FeatureEngine(featureSet);
       try {
-        s.engine.restore(bytes.subarray(HEADER_VALUES * 8));
+        s.engine.restore(bytes.subarray(engineAt));
       } catch (err) {
         throw new Error(`state snapshot of ${symbol}: ${(err as Error).message}`);
       }
@@ -70,5 +90,5 @@ export class LiveSymbol {
   }
 }
 
-const SNAPSHOT_FORMAT = 1;
-const HEADER_VALUES = 9;
+const SNAPSHOT_FORMAT = 2;
+const HEADER_VALUES = 10;

@@ -313,7 +313,7 @@ export class LiveTopology {
     const c = this.config;
     const [committed] = (await this.admin.fetchOffsets({ groupId: c.kafka.groupId, topics: [c.topics.bars] }))[0]!.partitions.filter((x) => x.partition === p);
     let start = Number(committed?.offset ?? -1);
-    const proc = new LiveProcessor(this.featureSet, c.maxMessageBytes);
+    const proc = new LiveProcessor(this.featureSet, c.maxMessageBytes, this.model?.window);
     if (start < 0) {
       const ends = await this.admin.fetchTopicOffsets(c.topics.bars);
       const end = ends.find((e) => e.partition === p)!;

@@ -8,12 +8,12 @@ function model(name: string, behaviour: 'echo' | 'fail' | 'constant'): RowPredic
     version: '1',
     predictRows: async (rows) => {
       if (behaviour === 'fail') throw new Error(`${name} is down`);
-      return rows.map((v) => Float64Array.from({ length: 7 }, (_, i) => (i === 0 ? (behaviour === 'constant' ? 0.5 : v[0]!) : Number.NaN)));
+      return rows.map((v) => Float64Array.from({ length: 7 }, (_, i) => (i === 0 ? (behaviour === 'constant' ? 0.5 : v.values[0]!) : Number.NaN)));
     },
   };
 }
 
-const rows = [0.7, Number.NaN, 0.2].map((v) => Float64Array.of(v));
+const rows = [0.7, Number.NaN, 0.2].map((v) => ({ values: Float64Array.of(v), window: null }));
 
 describe('LiveModel: the fallback bundle', () => {
   it('answers the whole batch when the primary fails, and says so', async () => {
