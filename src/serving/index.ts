@@ -6,3 +6,9 @@ export { type LiveMessage, type LiveOutput, LiveProcessor } from './live/livePro
 export { LiveSymbol } from './live/liveSymbol.js';
 export { type LiveEndpoints, LiveTopology } from './live/liveTopology.js';
 export { type DecodedFeatureRow, FEATURE_CONTENT_TYPE, type FeatureMessageFormat, decodeFeatureRow, encodeFeatureRow, encodePrediction, featureHeaders } from './live/outputMessages.js';
+export { BUNDLE_FORMAT, type BundleManifest, BundleManifestSchema } from './bundle/bundleManifest.js';
+export { type LoadedBundle, loadBundle, writeBundle } from './bundle/bundle.js';
+export { BundlePredictor, type PredictionColumns } from './bundle/bundlePredictor.js';
+export { type FallbackReason, type LiveRow, LiveModel, type RowPredictor, bundleRows, syncRows } from './live/liveModel.js';
+export { RecentRows, type WindowSpec } from './live/recentRows.js';
+export { openOnnxSession, runOnnx } from './onnx/onnxSession.js';

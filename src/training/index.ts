@@ -18,3 +18,12 @@ export { type PeriodSeries, computeMetrics, equityAndDrawdown, summarize } from 
 export { type BacktestOptions, runBacktest } from './backtest/runBacktest.js';
 export { renderBacktestReport } from './backtest/report/htmlReport.js';
 export * from './overfitting/index.js';
+// Models, training and evaluation (docs/training.md).
+export { MODEL_KINDS, modelKind } from './models/index.js';
+export type { InputView, ModelKind, TrainInput, TrainedModel } from './models/modelRegistry.js';
+export { type ScalerParams, applyScaler, fitStandardScaler } from './models/scaler.js';
+export { type Calibrator, calibrate, fitCalibrator, fitIsotonic, fitTemperature } from './models/calibration.js';
+export { type TrainConfig, TrainConfigSchema, parseTrainConfig, readTrainConfig } from './train/trainConfig.js';
+export { type TrainProgress, type TrainResult, trainFromConfig } from './train/trainRun.js';
+export { type ClassificationMetrics, type ReliabilityBin, classificationMetrics, reliabilityTable, rocAuc } from './evaluation/classificationMetrics.js';
+export { type Evaluation, evaluateBundle } from './evaluation/evaluate.js';

@@ -4,7 +4,6 @@ import type { Bar } from '../../bars/bar.js';
 import { BAR_CSV_HEADER, formatBarCsv } from '../../streams/csv/csvBarWriter.js';
 import { CsvBarReader } from '../../streams/csv/csvBarReader.js';
 import { positiveNumber } from '../options.js';
-import { modelDemo } from './demoModel.js';
 import type { Command } from 'commander';
 import { formatTs } from '../../bars/bar.js';
 import { SAMPLES_DIR } from '../../paths.js';
@@ -95,6 +94,7 @@ export function registerDemo(program: Command): void {
       console.log(`  QuestDB ${FEATURES_TABLE}: ${summary.questdb!.sent} rows sent, ${summary.questdb!.skipped} already stored (${summary.seconds.total.toFixed(1)} s in all)`);
       console.log('  a row at ts is available at ts + 1 minute (docs/features.md, docs/replay.md)');
 
+      const { modelDemo } = await import('./demoModel.js');
       await modelDemo({ out, dataset, brokers: endpoints.kafkaBrokers, questdb: endpoints.questdb, topic: flags.topic, samples: split, rate: flags.rate });
       console.log(`\n== done: dataset ${dataset}/, bundle ${join(out, 'bundle')}/, report ${join(out, 'report.html')}`);
       console.log('Services keep running: `npx barflow services status`, stop them with `npx barflow services down`.');

@@ -2,17 +2,20 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { formatTs } from '../../bars/bar.js';
-import { BundlePredictor } from '../../serving/bundle/bundlePredictor.js';
 import { PREDICTION_FIELDS } from '../../serving/predictor.js';
 import { openDataset } from '../../training/dataset.js';
 import { readBacktestConfig } from '../../training/backtest/backtestConfig.js';
-import { renderBacktestReport } from '../../training/backtest/report/htmlReport.js';
-import { evaluateBundle } from '../../training/evaluation/evaluate.js';
 import { readTrainConfig } from '../../training/train/trainConfig.js';
+
+// The model runtimes (onnxruntime-node, TensorFlow.js, libxgboost) load only for the commands that
+// use them: every other command starts fast and small (a 32 MB heap is enough for `validate`).
+const serving = () => import('../../serving/bundle/bundlePredictor.js');
+const training = () => import('../../training/train/trainRun.js');
+const evaluation = () => import('../../training/evaluation/evaluate.js');
+const report = () => import('../../training/backtest/report/htmlReport.js');
 import { DEFAULT_TOPOLOGY_DIR } from '../../paths.js';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { trainFromConfig } from '../../training/train/trainRun.js';
 
 export function registerModels(program: Command): void {
   program
@@ -22,6 +25,7 @@ export function registerModels(program: Command): void {
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: { config: string; json: boolean }) => {
       const { config, text } = readTrainConfig(flags.config);
+      const { trainFromConfig } = await training();
       const result = await trainFromConfig(config, text, (p) => {
         if (flags.json) return;
         if (p.stage === 'step') {
@@ -51,6 +55,7 @@ export function registerModels(program: Command): void {
     .requiredOption('-o, --out <file>', 'predictions CSV to write')
     .action(async (flags: { bundle: string; dataset: string; out: string }) => {
       const dataset = openDataset(flags.dataset, { columns: [] });
+      const { BundlePredictor } = await serving();
       const predictor = await BundlePredictor.open(flags.bundle, dataset.manifest.featureSet.schemaHash);
       const table = openDataset(flags.dataset, { columns: predictor.bundle.manifest.features.columns }).table;
       const rows = Int32Array.from({ length: table.n }, (_, i) => i);
@@ -81,6 +86,8 @@ export function registerModels(program: Command): void {
     .option('-o, --out <file>', 'HTML report to write', 'evaluation-report.html')
     .option('--json', 'print the figures as JSON', false)
     .action(async (flags: { bundle: string; dataset: string; config: string; out: string; json: boolean }) => {
+      const { evaluateBundle } = await evaluation();
+      const { renderBacktestReport } = await report();
       const ev = await evaluateBundle(flags.bundle, flags.dataset, readBacktestConfig(flags.config), process.argv.slice(1));
       writeFileSync(flags.out, renderBacktestReport(ev.backtest, { title: `Evaluation of ${ev.backtest.provenance.bundle}`, ...(ev.classification === null ? {} : { classification: ev.classification }) }));
       if (flags.json) {

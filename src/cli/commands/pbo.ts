@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { type BestColumnDsr, deflatedSharpeOfBest } from '../../training/overfitting/deflatedSharpe.js';
-import { type PboResult, type ReturnsMatrix, pbo } from '../../training/overfitting/pbo.js';
+import type { BestColumnDsr } from '../../training/overfitting/deflatedSharpe.js';
+import type { PboResult, ReturnsMatrix } from '../../training/overfitting/pbo.js';
 
 const INDEX_COLUMNS = new Set(['ts', 'date', 'time']);
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -157,7 +157,10 @@ export function registerPbo(program: Command): void {
         '  barflow pbo --input tests/fixtures/overfitting/pbo_sixteen.csv --partitions 16',
       ].join('\n'),
     )
-    .action((flags: PboFlags) => {
+    .action(async (flags: PboFlags) => {
+      // Loaded here, not at start-up: the statistics library is large and only this command needs it.
+      const { pbo } = await import('../../training/overfitting/pbo.js');
+      const { deflatedSharpeOfBest } = await import('../../training/overfitting/deflatedSharpe.js');
       const m = readReturnsCsv(flags.input);
       const result = pbo(m, {
         partitions: flags.partitions,

@@ -4,8 +4,6 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatTs } from '../../bars/bar.js';
 import { readBacktestConfig } from '../../training/backtest/backtestConfig.js';
 import type { BacktestResult, BacktestSeries, MetricSummary } from '../../training/backtest/backtestTypes.js';
-import { renderBacktestReport } from '../../training/backtest/report/htmlReport.js';
-import { runBacktest } from '../../training/backtest/runBacktest.js';
 import { openDataset } from '../../training/dataset.js';
 import { readLabelConfig } from '../../training/labels/labelConfig.js';
 import { openLabels, writeLabels } from '../../training/labels/labelSet.js';
@@ -121,9 +119,12 @@ export function registerTraining(program: Command): void {
     .option('-o, --out <file>', 'HTML report to write', 'backtest-report.html')
     .option('--periods-per-year <n>', 'annualisation [estimated from the time line]', positiveNumber)
     .option('--json', 'print the metrics as JSON', false)
-    .action((flags: { predictions: string; dataset: string; config: string; folds?: string; out: string; periodsPerYear?: number; json: boolean }) => {
+    .action(async (flags: { predictions: string; dataset: string; config: string; folds?: string; out: string; periodsPerYear?: number; json: boolean }) => {
       const config = readBacktestConfig(flags.config);
       if (flags.periodsPerYear !== undefined) config.periodsPerYear = flags.periodsPerYear;
+      // Loaded here: the metrics' statistics library is not needed by the other commands.
+      const { runBacktest } = await import('../../training/backtest/runBacktest.js');
+      const { renderBacktestReport } = await import('../../training/backtest/report/htmlReport.js');
       const result = runBacktest({ dataset: flags.dataset, predictions: flags.predictions, config, folds: flags.folds, command: process.argv.slice(1) });
       writeFileSync(flags.out, renderBacktestReport(result));
       if (flags.json) {

@@ -1,5 +1,4 @@
 import type { FeatureSet } from '../../operators/featureSet.js';
-import { BundlePredictor } from '../bundle/bundlePredictor.js';
 import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
 import type { WindowSpec } from './recentRows.js';
 
@@ -34,6 +33,8 @@ export function syncRows(p: Predictor): RowPredictor {
 
 /** A trained bundle, checked against the live feature set before the first message. */
 export async function bundleRows(dir: string, featureSet: FeatureSet): Promise<RowPredictor> {
+  // onnxruntime-node loads only when a bundle is served.
+  const { BundlePredictor } = await import('../bundle/bundlePredictor.js');
   const b = await BundlePredictor.open(dir, featureSet.schemaHash);
   const view = b.bundle.manifest.model.view;
   if (view === 'multi_resolution') throw new Error(`bundle ${dir}: a multi-resolution model is not served live yet (tabular and window models are)`);
