@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { type BundleManifest, BundleManifestSchema } from './bundleManifest.js';
 
 /** A bundle read from disk, every file checked against the manifest. */
@@ -62,6 +62,10 @@ export function loadBundle(dir: string, expectSchemaHash?: string): LoadedBundle
     throw new Error(`${manifestPath} is not a barflow bundle manifest: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const manifest = parsed.data;
+  for (const path of Object.keys(manifest.files)) {
+    if (path.split(/[\\/]/).includes('..') || isAbsolute(path)) throw new Error(`bundle ${dir}: file name ${path} points outside the bundle`);
+  }
+  if (manifest.model.view === 'window' && !(Number(manifest.model.viewParams.seqLen) >= 1)) throw new Error(`bundle ${dir}: a window model without viewParams.seqLen`);
   const bytes = new Map<string, Uint8Array>();
   for (const [path, want] of Object.entries(manifest.files)) {
     const full = join(dir, path);

@@ -47,7 +47,9 @@ export class BundlePredictor {
       model = async (x, dims) => Float64Array.from(lstm.predict(x, dims[0]!));
     }
     const { calibrator, expectedReturn } = bundle.json<{ calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }>(m.calibrator);
-    return new BundlePredictor(bundle, model, bundle.json<ScalerParams>(m.scaler), calibrator, expectedReturn);
+    // JSON has no NaN: an unknown expected return was written as null and is NaN again here.
+    const er = { up: expectedReturn.up ?? Number.NaN, notUp: expectedReturn.notUp ?? Number.NaN };
+    return new BundlePredictor(bundle, model, bundle.json<ScalerParams>(m.scaler), calibrator, er);
   }
 
   get name(): string {

@@ -38,6 +38,8 @@ export class LiveOutputs implements LiveOutput {
   private pending: { symbol: string; ts: number; values: Float64Array; window: Float64Array | null }[] = [];
   /** Timestamp (ms) of the message being processed. */
   timestamp = 0;
+  /** Settles once the previous send has issued its Kafka request (or failed): sends go out in call order. */
+  private issued: Promise<void> = Promise.resolve();
 
   constructor(private readonly t: LiveOutputTargets) {
     this.featureHeaders = featureHeaders(t.featureSet, t.format);
@@ -104,7 +106,22 @@ export class LiveOutputs implements LiveOutput {
     this.pending = [];
     this.stamps = [];
     this.bytes = 0;
-    return this.predict(pending).then((predictions) => this.sendAll(producer, features, predictions, dlq, stamps, rows));
+    // Predictions of several sends may finish in any order (a fallback call takes longer); the
+    // Kafka requests are issued in call order all the same, so a symbol's messages keep their order.
+    const prev = this.issued;
+    let issued!: () => void;
+    this.issued = new Promise<void>((r) => (issued = r));
+    return (async () => {
+      try {
+        const predictions = await this.predict(pending);
+        await prev;
+        const sending = this.sendAll(producer, features, predictions, dlq, stamps, rows);
+        issued();
+        await sending;
+      } finally {
+        issued();
+      }
+    })();
   }
 
   /**

@@ -47,31 +47,44 @@ export class RecentRows {
     return out;
   }
 
-  /** [length, width, count, lastTs, rows oldest first…]: float64, exact. */
+  /** [length, width, columns' signature, count, lastTs, rows oldest first…]: float64, exact. */
   snapshot(): Float64Array {
     const w = this.spec.columns.length;
-    const out = new Float64Array(4 + this.count * w);
+    const out = new Float64Array(HEAD + this.count * w);
     out[0] = this.spec.length;
     out[1] = w;
-    out[2] = this.count;
-    out[3] = this.lastTs;
+    out[2] = signature(this.spec.columns);
+    out[3] = this.count;
+    out[4] = this.lastTs;
     for (let k = 0; k < this.count; k++) {
       const src = ((this.next - this.count + k + this.spec.length) % this.spec.length) * w;
-      out.set(this.data.subarray(src, src + w), 4 + k * w);
+      out.set(this.data.subarray(src, src + w), HEAD + k * w);
     }
     return out;
   }
 
-  /** Restores a snapshot taken with the same window shape; another shape starts empty (the window refills). */
+  /**
+   * Restores a snapshot taken for the same window (length and columns); another window (a bundle of
+   * another shape or other columns was swapped in) starts empty and refills.
+   */
   static restore(spec: WindowSpec, snap: Float64Array): RecentRows {
     const r = new RecentRows(spec);
     const w = spec.columns.length;
-    if (snap.length < 4 || snap[0] !== spec.length || snap[1] !== w) return r;
-    const count = snap[2]!;
-    for (let k = 0; k < count; k++) r.data.set(snap.subarray(4 + k * w, 4 + (k + 1) * w), k * w);
+    if (snap.length < HEAD || snap[0] !== spec.length || snap[1] !== w || snap[2] !== signature(spec.columns)) return r;
+    const count = snap[3]!;
+    for (let k = 0; k < count; k++) r.data.set(snap.subarray(HEAD + k * w, HEAD + (k + 1) * w), k * w);
     r.count = count;
     r.next = count % spec.length;
-    r.lastTs = snap[3]!;
+    r.lastTs = snap[4]!;
     return r;
   }
+}
+
+const HEAD = 5;
+
+/** FNV-1a over the column indices: which columns a stored window holds. */
+function signature(columns: Int32Array): number {
+  let h = 0x811c9dc5;
+  for (const c of columns) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h;
 }

@@ -31,7 +31,12 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
   const m = bundle.manifest;
   const tmp = mkdtempSync(join(tmpdir(), 'barflow-evaluate-'));
   try {
+    // The bundle's own out-of-fold predictions count only against the labels they were made for.
+    const labelsNow = (probe.manifest.labels ?? []).find((l) => l.name === m.training.labels.set);
     const sameData = probe.manifest.fingerprint === m.training.dataset.fingerprint;
+    if (sameData && labelsNow !== undefined && labelsNow.sha256 !== m.training.labels.sha256) {
+      throw new Error(`${datasetDir}: label set ${m.training.labels.set} changed since bundle ${m.name} was trained (sha256 ${labelsNow.sha256.slice(0, 12)}, the bundle's ${m.training.labels.sha256.slice(0, 12)}): train again, or evaluate on later data`);
+    }
     const predictions = join(tmp, 'predictions.csv');
     let folds: string | undefined;
     if (sameData) {

@@ -32,6 +32,8 @@ export interface TrainResult {
 
 interface FoldCheckpoint {
   configSha256: string;
+  /** The dataset, labels, code and the fold's test rows it was made for. */
+  dataKey: string;
   fold: number;
   rows: number[];
   p: number[];
@@ -55,6 +57,12 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
   }
   const params = parsed.data;
   const data = loadTrainingData(config, kind.view);
+  const fsFile = data.dataset.manifest.featureSet.file;
+  const fsPath = isAbsolute(fsFile) ? fsFile : resolve(PACKAGE_ROOT, fsFile);
+  const fsBytes = existsSync(fsPath) ? readFileSync(fsPath) : null;
+  if (fsBytes === null || sha(fsBytes) !== data.dataset.manifest.featureSet.fileSha256) {
+    throw new Error(`the dataset was made with feature-set file ${fsFile}, which is ${fsBytes === null ? 'missing' : 'changed since'}: the bundle must carry the exact file`);
+  }
   const configSha256 = sha(configText);
   const checkpointDir = `${config.out}.checkpoint`;
   mkdirSync(checkpointDir, { recursive: true });
@@ -68,6 +76,8 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
         : { method: 'purged_kfold', k: config.cv.k, embargo };
   const spans = { ts: data.dataset.table.ts, t1: data.t1 };
   const plan = makeSplits(spans, method);
+  const dataKey = (test: Int32Array) =>
+    sha(JSON.stringify([data.dataset.manifest.fingerprint, data.labels.entry.sha256, packageVersion(), gitCommit(), sha(new Uint8Array(test.buffer, test.byteOffset, test.byteLength))]));
 
   const cv: TrainResult['cv'] = [];
   const oof: { row: number; p: number; fold: number }[] = [];
@@ -77,7 +87,9 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
     let cp: FoldCheckpoint | null = null;
     if (existsSync(path)) {
       const saved = JSON.parse(readFileSync(path, 'utf8')) as FoldCheckpoint;
-      if (saved.configSha256 !== configSha256) throw new Error(`${path} was made with another config; delete ${checkpointDir} to start over`);
+      if (saved.configSha256 !== configSha256 || saved.dataKey !== dataKey(fold.test)) throw new Error(`${path} was made with another config, dataset, labels or code; delete ${checkpointDir} to start over`);
+      // JSON has no NaN (an AUC of a one-class fold): null is NaN again, as in a straight run.
+      for (const k of Object.keys(saved.metrics) as (keyof ClassificationMetrics)[]) if (saved.metrics[k] === null) saved.metrics[k] = Number.NaN;
       cp = saved;
     }
     const resumed = cp !== null;
@@ -85,7 +97,7 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
       const fit = await fitOnRows(kind, params, config, data, fold.train, join(checkpointDir, `fold-${fold.index}`), stepReporter(`fold ${fold.index + 1}/${plan.folds.length}`, plan.folds.length, onProgress));
       const test = Array.from(fold.test);
       const p = await predictRows(fit, config, data, kind, test);
-      cp = { configSha256, fold: fold.index, rows: test, p: Array.from(p), metrics: classificationMetrics(p, test.map((r) => data.y[r]!)) };
+      cp = { configSha256, dataKey: dataKey(fold.test), fold: fold.index, rows: test, p: Array.from(p), metrics: classificationMetrics(p, test.map((r) => data.y[r]!)) };
       writeFileSync(`${path}.tmp`, JSON.stringify(cp));
       renameSync(`${path}.tmp`, path);
     }
@@ -103,12 +115,6 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
   const exported = await final.model.export(metadata);
   const files = new Map<string, Uint8Array>();
   for (const [name, bytes] of exported.files) files.set(`model/${name}`, bytes);
-  const fsFile = data.dataset.manifest.featureSet.file;
-  const fsPath = isAbsolute(fsFile) ? fsFile : resolve(PACKAGE_ROOT, fsFile);
-  const fsBytes = existsSync(fsPath) ? readFileSync(fsPath) : null;
-  if (fsBytes === null || sha(fsBytes) !== data.dataset.manifest.featureSet.fileSha256) {
-    throw new Error(`the dataset was made with feature-set file ${fsFile}, which is ${fsBytes === null ? 'missing' : 'changed since'}: the bundle must carry the exact file`);
-  }
   const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`);
   files.set('features.yaml', fsBytes);
   files.set('scaler.json', json(final.scaler));

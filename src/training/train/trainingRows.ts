@@ -45,7 +45,8 @@ export function loadTrainingData(config: TrainConfig, view: InputView): Training
   const target = labels.column(config.labels.target);
   const t1All = labels.t1Of(config.labels.target);
   const retName = `${config.labels.target}_ret`;
-  const ret = labels.entry.columns.includes(retName) ? labels.column(retName) : new Float64Array(dataset.table.n).fill(Number.NaN);
+  // A barrier or meta label has its return beside it; a forward-return target is the return.
+  const ret = labels.entry.columns.includes(retName) ? labels.column(retName) : target;
   const n = dataset.table.n;
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) y[i] = Number.isNaN(target[i]!) ? Number.NaN : target[i]! > 0 ? 1 : 0;

@@ -101,6 +101,11 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const extra = copy('extra');
     writeFileSync(join(extra, 'run.js'), 'process.exit(1)');
     expect(() => loadBundle(extra)).toThrow(/run.js is not listed in the manifest/);
+    const outside = copy('outside');
+    const manifest = JSON.parse(readFileSync(join(outside, 'manifest.json'), 'utf8'));
+    manifest.files['../model.onnx'] = manifest.files['model/model.onnx'];
+    writeFileSync(join(outside, 'manifest.json'), JSON.stringify(manifest));
+    expect(() => loadBundle(outside)).toThrow(/file name \.\.\/model\.onnx points outside the bundle/);
     expect(() => loadBundle(dir, 'f'.repeat(64))).toThrow(/was built for feature schema \w+, but the features here have schema ffffffffffff/);
   });
 
