@@ -3,13 +3,11 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { formatTs } from '../../bars/bar.js';
 import { PREDICTION_FIELDS } from '../../serving/predictor.js';
-import { openDataset } from '../../training/dataset.js';
-import { readBacktestConfig } from '../../training/backtest/backtestConfig.js';
-import { readTrainConfig } from '../../training/train/trainConfig.js';
 
 // The model runtimes (onnxruntime-node, TensorFlow.js, libxgboost) load only for the commands that
 // use them: every other command starts fast and small (a 32 MB heap is enough for `validate`).
 const serving = () => import('../../serving/bundle/bundlePredictor.js');
+const datasets = () => import('../../training/dataset.js');
 const training = () => import('../../training/train/trainRun.js');
 const evaluation = () => import('../../training/evaluation/evaluate.js');
 const report = () => import('../../training/backtest/report/htmlReport.js');
@@ -24,6 +22,7 @@ export function registerModels(program: Command): void {
     .requiredOption('-c, --config <file>', 'training config (YAML; docs/training.md lists every field)')
     .option('--json', 'print the result as JSON', false)
     .action(async (flags: { config: string; json: boolean }) => {
+      const { readTrainConfig } = await import('../../training/train/trainConfig.js');
       const { config, text } = readTrainConfig(flags.config);
       const { trainFromConfig } = await training();
       const result = await trainFromConfig(config, text, (p) => {
@@ -54,6 +53,7 @@ export function registerModels(program: Command): void {
     .requiredOption('-d, --dataset <dir>', 'dataset folder (its feature set must be the bundle\'s)')
     .requiredOption('-o, --out <file>', 'predictions CSV to write')
     .action(async (flags: { bundle: string; dataset: string; out: string }) => {
+      const { openDataset } = await datasets();
       const dataset = openDataset(flags.dataset, { columns: [] });
       const { BundlePredictor } = await serving();
       const predictor = await BundlePredictor.open(flags.bundle, dataset.manifest.featureSet.schemaHash);
@@ -88,6 +88,7 @@ export function registerModels(program: Command): void {
     .action(async (flags: { bundle: string; dataset: string; config: string; out: string; json: boolean }) => {
       const { evaluateBundle } = await evaluation();
       const { renderBacktestReport } = await report();
+      const { readBacktestConfig } = await import('../../training/backtest/backtestConfig.js');
       const ev = await evaluateBundle(flags.bundle, flags.dataset, readBacktestConfig(flags.config), process.argv.slice(1));
       writeFileSync(flags.out, renderBacktestReport(ev.backtest, { title: `Evaluation of ${ev.backtest.provenance.bundle}`, ...(ev.classification === null ? {} : { classification: ev.classification }) }));
       if (flags.json) {

@@ -2,14 +2,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatTs } from '../../bars/bar.js';
-import { readBacktestConfig } from '../../training/backtest/backtestConfig.js';
 import type { BacktestResult, BacktestSeries, MetricSummary } from '../../training/backtest/backtestTypes.js';
-import { openDataset } from '../../training/dataset.js';
-import { readLabelConfig } from '../../training/labels/labelConfig.js';
-import { openLabels, writeLabels } from '../../training/labels/labelSet.js';
-import { BARRIER_STATUS } from '../../training/labels/tripleBarrier.js';
-import { type SplitMethod, foldsDocument, makeSplits, parseEmbargo, writeFoldsFile } from '../../training/splits/index.js';
 import { DEFAULT_TOPOLOGY_DIR } from '../../paths.js';
+import { parseEmbargo } from '../../training/splits/rowSpans.js';
+import type { SplitMethod } from '../../training/splits/splitMethods.js';
+
+// The implementations load when their command runs, so that every other command starts small.
+const labelsModule = async () => ({ ...(await import('../../training/labels/labelConfig.js')), ...(await import('../../training/labels/labelSet.js')), ...(await import('../../training/labels/tripleBarrier.js')) });
+const splitsModule = () => import('../../training/splits/index.js');
+const datasetModule = () => import('../../training/dataset.js');
+const backtestConfigModule = () => import('../../training/backtest/backtestConfig.js');
 import { positiveNumber } from '../options.js';
 
 function intArg(min: number) {
@@ -42,7 +44,8 @@ export function registerTraining(program: Command): void {
     .requiredOption('-d, --dataset <dir>', 'dataset folder written by barflow replay')
     .option('-c, --config <file>', 'label config (YAML; docs/validation.md lists every field)', join(DEFAULT_TOPOLOGY_DIR, 'labels.yaml'))
     .option('--json', 'print the summary as JSON', false)
-    .action((flags: { dataset: string; config: string; json: boolean }) => {
+    .action(async (flags: { dataset: string; config: string; json: boolean }) => {
+      const { readLabelConfig, writeLabels, BARRIER_STATUS } = await labelsModule();
       const started = performance.now();
       const config = readLabelConfig(flags.config);
       const result = writeLabels(flags.dataset, config, readFileSync(flags.config, 'utf8'), process.argv.slice(1));
@@ -76,7 +79,10 @@ export function registerTraining(program: Command): void {
     .option('--embargo <bars|duration>', 'embargo: bars (60) or a duration (90m, 2h, 1d)', embargoArg, { bars: 0 })
     .requiredOption('-o, --out <file>', 'folds file to write (JSON)')
     .option('--json', 'print the summary as JSON', false)
-    .action((flags: { dataset: string; method: string; label?: string; labelSet?: string; fractions: [number, number, number]; folds: number; mode: 'expanding' | 'rolling'; window?: number; groups: number; testGroups: number; embargo: ReturnType<typeof parseEmbargo>; out: string; json: boolean }) => {
+    .action(async (flags: { dataset: string; method: string; label?: string; labelSet?: string; fractions: [number, number, number]; folds: number; mode: 'expanding' | 'rolling'; window?: number; groups: number; testGroups: number; embargo: ReturnType<typeof parseEmbargo>; out: string; json: boolean }) => {
+      const { openDataset } = await datasetModule();
+      const { openLabels } = await labelsModule();
+      const { foldsDocument, makeSplits, writeFoldsFile } = await splitsModule();
       const dataset = openDataset(flags.dataset, { columns: [] });
       const labels = openLabels(dataset, flags.labelSet);
       const targets = (flags.label ?? labels.targets[0]!).split(',').map((t) => t.trim()).filter(Boolean);
@@ -120,6 +126,7 @@ export function registerTraining(program: Command): void {
     .option('--periods-per-year <n>', 'annualisation [estimated from the time line]', positiveNumber)
     .option('--json', 'print the metrics as JSON', false)
     .action(async (flags: { predictions: string; dataset: string; config: string; folds?: string; out: string; periodsPerYear?: number; json: boolean }) => {
+      const { readBacktestConfig } = await backtestConfigModule();
       const config = readBacktestConfig(flags.config);
       if (flags.periodsPerYear !== undefined) config.periodsPerYear = flags.periodsPerYear;
       // Loaded here: the metrics' statistics library is not needed by the other commands.
