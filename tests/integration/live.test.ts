@@ -57,6 +57,8 @@ async function directFeatures(file: string, symbol: string): Promise<Buffer> {
 
 /** Exported from QuestDB, every file's rows are byte-identical to `barflow features` on the file. */
 async function expectParity(table: string, streams: Stream = FILES): Promise<number> {
+  // The live writer's requests are acknowledged before QuestDB has applied them to the table.
+  await db.waitForWal(table);
   let rows = 0;
   for (const { file, symbol } of streams) {
     const path = join(work, `${table}.${symbol}.csv`);
