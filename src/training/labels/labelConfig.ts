@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadYaml } from '../../topology/topology.js';
 
 /**
  * The label config of `barflow label`: which labels to compute, each named (its columns are
@@ -102,17 +101,5 @@ export function parseLabelConfig(doc: unknown, source: string): LabelConfig {
 }
 
 export function readLabelConfig(path: string): LabelConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read the label config ${path}: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid YAML: ${(err as Error).message}`);
-  }
-  return parseLabelConfig(doc, path);
+  return loadYaml(path, LabelConfigSchema);
 }
