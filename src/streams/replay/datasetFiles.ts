@@ -39,6 +39,20 @@ export async function writeArrowFile(path: string, batches: AsyncIterable<Record
 }
 
 /**
+ * The file-level key of a dataset's Parquet file. One key, holding JSON: parquet-wasm turns the
+ * map it is given into a Rust HashMap and writes the entries in that map's iteration order, which
+ * depends on how many maps the WASM instance has made before (its hasher keys are a counter), so
+ * with several keys a second replay in the same process wrote them in another order (other
+ * bytes). A single entry has one order. The same names (`barflow.schema_hash`, ...) are also in
+ * the embedded Arrow schema (`ARROW:schema`), whose keys arrow-rs writes sorted.
+ */
+export const PARQUET_METADATA_KEY = 'barflow';
+
+export function parquetMetadataValue(featureSet: FeatureSet): string {
+  return JSON.stringify({ feature_set: featureSet.name, feature_set_version: featureSet.version, row_available_at: 'ts + 1 minute', schema_hash: featureSet.schemaHash });
+}
+
+/**
  * Parquet through parquet-wasm (the Rust arrow/parquet writer compiled to WebAssembly): batches
  * stream into it, so memory holds one row group, not the table. Row-group statistics, and a
  * fixed `created_by` so the same rows give the same bytes.
@@ -72,13 +86,7 @@ export async function writeParquetFile(path: string, files: readonly string[], e
     .setStatisticsEnabled(parquet.EnabledStatistics.Chunk)
     .setMaxRowGroupSize(65_536)
     .setCreatedBy(`barflow (parquet-wasm)`)
-    .setKeyValueMetadata(
-      new Map([
-        ['barflow.feature_set', featureSet.name],
-        ['barflow.schema_hash', featureSet.schemaHash],
-        ['barflow.row_available_at', 'ts + 1 minute'],
-      ]),
-    )
+    .setKeyValueMetadata(new Map([[PARQUET_METADATA_KEY, parquetMetadataValue(featureSet)]]))
     .build();
   const bytes = await parquet.transformParquetStream(source, props);
   await bytes.pipeTo(Writable.toWeb(createWriteStream(path)) as WritableStream);

@@ -128,6 +128,17 @@ describe('barflow replay (files)', { timeout: 120_000 }, () => {
     expect(readManifest(join(again, 'manifest.json')).fingerprint).toBe(readManifest(join(dataset, 'manifest.json')).fingerprint);
   }, 120_000);
 
+  it('writes the same Parquet bytes for the same rows however many files the process wrote before', async () => {
+    // parquet-wasm's writer state lives in one WASM instance per process: an earlier write must
+    // not change a later file (it did, through the order of the file's key-value metadata).
+    const first = readFileSync(join(dataset, 'features.parquet'));
+    for (let k = 0; k < 4; k++) {
+      const out = join(work, `ds-parquet-${k}`);
+      await replay({ source: { kind: 'files', patterns: [btc.file, es.file] }, out, workers: 1, formats: ['parquet'], command: ['test'] });
+      expect(readFileSync(join(out, 'features.parquet')).equals(first), `write ${k + 2} in this process`).toBe(true);
+    }
+  }, 120_000);
+
   it('records a manifest that a zod schema accepts, with row counts, ranges and the fingerprint', () => {
     const m = readManifest(join(dataset, 'manifest.json'));
     expect(m.rows).toBe(btcRows.ts.length + esRows.ts.length);
