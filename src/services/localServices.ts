@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createKafka } from '../streams/kafka/kafkaClient.js';
 import { parseQuestDbEndpoint, type QuestDbEndpoint } from '../streams/questdb/endpoint.js';
 import { QuestDb } from '../streams/questdb/questDb.js';
+import { formatKafkaStorage, kafkaStorageFormatted } from './kafkaStorage.js';
 import type { ServiceName } from './maven.js';
 import { ownershipMarkers } from './processes.js';
 import type { ServiceSettings } from './settings.js';
-
-const run = promisify(execFile);
 
 /** One server barflow can run from its jars: where its files are and how to start and probe it. */
 export interface LocalService {
@@ -87,12 +83,11 @@ export function kafkaService(settings: ServiceSettings): LocalService {
     ports: [port, controllerPort],
     endpoint: `127.0.0.1:${port}`,
     async prepare(jars) {
-      mkdirSync(dataDir, { recursive: true });
+      // The data folder is made by the format step, never here: it exists only once formatted.
       mkdirSync(logDir, { recursive: true });
       // One combined broker+controller. Internal topics get replication factor 1 and min ISR 1,
       // without which transactions (and consumer offsets) cannot work on a single node.
-      writeFileSync(
-        propsFile,
+      const props = (logDirs: string) =>
         [
           '# Written by barflow services up; edits are overwritten.',
           'process.roles=broker,controller',
@@ -103,7 +98,7 @@ export function kafkaService(settings: ServiceSettings): LocalService {
           'controller.listener.names=CONTROLLER',
           'inter.broker.listener.name=PLAINTEXT',
           'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-          `log.dirs=${dataDir}`,
+          `log.dirs=${logDirs}`,
           'num.partitions=1',
           'default.replication.factor=1',
           'min.insync.replicas=1',
@@ -119,8 +114,8 @@ export function kafkaService(settings: ServiceSettings): LocalService {
           'log.cleaner.enable=true',
           'log.cleaner.backoff.ms=2000',
           '',
-        ].join('\n'),
-      );
+        ].join('\n');
+      writeFileSync(propsFile, props(dataDir));
       writeFileSync(
         log4jFile,
         [
@@ -138,14 +133,8 @@ export function kafkaService(settings: ServiceSettings): LocalService {
         ].join('\n'),
       );
       const classpath = jars.join(':');
-      if (!existsSync(join(dataDir, 'meta.properties'))) {
-        // A KRaft log directory must be formatted with a cluster id before the first start.
-        const clusterId = randomBytes(16).toString('base64url');
-        await run(
-          settings.java,
-          [`-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
-          { maxBuffer: 8 << 20 },
-        );
+      if (!kafkaStorageFormatted(dataDir)) {
+        await formatKafkaStorage({ java: settings.java, classpath, log4jFile, dataDir, clusterId: settings.kafka.clusterId, serverProperties: props });
       }
       return [
         ...heapArgs(heap),

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -45,6 +45,22 @@ export function isOurProcess(pid: number, service: string, home: string): boolea
   if (!isAlive(pid)) return false;
   const args = commandLine(pid);
   return args !== null && ownershipMarkers(service, home).every((m) => args.includes(m));
+}
+
+/**
+ * The pid of the service barflow started from this home, found by its markers among all processes
+ * (Linux: /proc), for when its pid file is missing or stale: a `services up` killed between
+ * starting the JVM and writing the pid file leaves a running server that only this finds.
+ */
+export function findOurProcess(service: string, home: string): number | null {
+  let pids: number[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+  } catch {
+    return null;
+  }
+  for (const pid of pids.sort((a, b) => a - b)) if (pid !== process.pid && isOurProcess(pid, service, home)) return pid;
+  return null;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   warmUpKafka,
 } from './localServices.js';
 import { type ServiceName, resolveJars } from './maven.js';
-import { acquireLock, isOurProcess, portIsFree, readPid, removePid, spawnDetached, stopProcess, tailFile, writePid } from './processes.js';
+import { acquireLock, findOurProcess, isOurProcess, portIsFree, readPid, removePid, spawnDetached, stopProcess, tailFile, writePid } from './processes.js';
 import type { ServiceSettings } from './settings.js';
 
 const run = promisify(execFile);
@@ -102,14 +102,10 @@ export class ServiceManager {
           continue;
         }
         const svc = this.local[name];
-        const pid = readPid(svc.pidFile);
-        if (pid !== null && isOurProcess(pid, name, this.settings.home)) {
+        const pid = this.runningPid(name);
+        if (pid !== null) {
           waits.push(settle(this.waitUntilAnswering(svc, pid, timeoutMs, `${name}: already running (pid ${pid})`)));
           continue;
-        }
-        if (pid !== null) {
-          removePid(svc.pidFile);
-          this.report(`${name}: removed stale pid file (pid ${pid} is not a barflow ${name} of this home)`);
         }
         const newPid = await this.start(svc);
         started.push(name);
@@ -154,18 +150,38 @@ export class ServiceManager {
     return join(this.settings.home, 'services.lock');
   }
 
+  /**
+   * The pid of this home's running service: the pid file's when it names our process, else one
+   * found by its markers (a start interrupted before it wrote the pid file), whose pid file is then
+   * written. A stale pid file is removed (and said so).
+   */
+  private runningPid(name: ServiceName): number | null {
+    const svc = this.local[name];
+    const recorded = readPid(svc.pidFile);
+    if (recorded !== null && isOurProcess(recorded, name, this.settings.home)) return recorded;
+    if (recorded !== null) {
+      removePid(svc.pidFile);
+      this.report(`${name}: removed stale pid file (pid ${recorded} is not a barflow ${name} of this home)`);
+    }
+    const found = findOurProcess(name, this.settings.home);
+    if (found !== null) {
+      writePid(svc.pidFile, found);
+      this.report(`${name}: found running without a pid file (pid ${found}); pid file written`);
+    }
+    return found;
+  }
+
   private async stop(only: readonly ServiceName[]): Promise<string[]> {
     const lines: string[] = [];
     for (const name of only) {
       const svc = this.local[name];
-      const pid = readPid(svc.pidFile);
-      if (pid === null) {
-        lines.push(`${name}: not running${this.isExternal(name) ? ' here (external endpoint left alone)' : ''}`);
-        continue;
+      const recorded = readPid(svc.pidFile);
+      if (recorded !== null && !isOurProcess(recorded, name, this.settings.home)) {
+        lines.push(`${name}: pid ${recorded} is not a barflow ${name} of this home; removed the stale pid file, killed nothing`);
       }
-      if (!isOurProcess(pid, name, this.settings.home)) {
-        removePid(svc.pidFile);
-        lines.push(`${name}: pid ${pid} is not a barflow ${name} of this home; removed the stale pid file, killed nothing`);
+      const pid = this.runningPid(name);
+      if (pid === null) {
+        if (recorded === null) lines.push(`${name}: not running${this.isExternal(name) ? ' here (external endpoint left alone)' : ''}`);
         continue;
       }
       const how = await stopProcess(pid);
@@ -183,8 +199,8 @@ export class ServiceManager {
         continue;
       }
       const svc = this.local[name];
-      const pid = readPid(svc.pidFile);
-      const ours = pid !== null && isOurProcess(pid, name, this.settings.home);
+      const pid = this.runningPid(name);
+      const ours = pid !== null;
       states.push({
         name,
         state: ours ? 'running' : 'stopped',

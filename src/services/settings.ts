@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { checkKafkaClusterId } from './kafkaStorage.js';
 
 /** Where the local services live and which ports they bind (all on 127.0.0.1). */
 export interface ServiceSettings {
@@ -7,7 +8,8 @@ export interface ServiceSettings {
   /** Jar cache shared by homes (BARFLOW_CACHE, default <home>/cache). */
   cache: string;
   java: string;
-  kafka: { port: number; controllerPort: number; heap: string };
+  /** `clusterId`: the KRaft cluster id a new home is formatted with (BARFLOW_KAFKA_CLUSTER_ID); a new random one when unset. */
+  kafka: { port: number; controllerPort: number; heap: string; clusterId?: string };
   questdb: { httpPort: number; pgPort: number; heap: string };
 }
 
@@ -30,6 +32,7 @@ export function serviceSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, cwd
       port: kafkaPort,
       controllerPort: port(env, 'BARFLOW_KAFKA_CONTROLLER_PORT', kafkaPort + 1),
       heap: env.BARFLOW_KAFKA_HEAP || '1g',
+      ...(env.BARFLOW_KAFKA_CLUSTER_ID ? { clusterId: checkKafkaClusterId(env.BARFLOW_KAFKA_CLUSTER_ID, 'BARFLOW_KAFKA_CLUSTER_ID') } : {}),
     },
     questdb: {
       httpPort: port(env, 'BARFLOW_QUESTDB_HTTP_PORT', 9000),

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatKafkaStorage, kafkaStorageFormatted } from '../../src/services/kafkaStorage.js';
+import { resolveJars } from '../../src/services/maven.js';
 import { isAlive, portIsFree } from '../../src/services/processes.js';
 import { createKafka } from '../../src/streams/kafka/kafkaClient.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
@@ -10,6 +11,8 @@ import { applyTopology, ensureTopic } from '../../src/topology/apply.js';
 import { loadTopology } from '../../src/topology/topology.js';
 import { ROOT } from '../helpers/files.js';
 import { barflow, consumeAll, consumeUntil, createTopic, endpoints, unique } from '../helpers/services.js';
+import { tempDir, testTempDir } from '../helpers/tempDir.js';
+import { waitUntil } from '../helpers/wait.js';
 
 async function freePorts(n: number, from: number): Promise<number[]> {
   const ports: number[] = [];
@@ -18,7 +21,7 @@ async function freePorts(n: number, from: number): Promise<number[]> {
 }
 
 describe('barflow services (a second pair on other ports, in its own home)', () => {
-  const home = mkdtempSync(join(tmpdir(), 'barflow-home-'));
+  const home = tempDir('home');
   let env: Record<string, string | undefined> = {};
   afterAll(async () => {
     await barflow(['services', 'down'], env);
@@ -71,7 +74,7 @@ describe('barflow services (a second pair on other ports, in its own home)', () 
   });
 
   it('down never kills a process it did not start, even when a pid file names it', async () => {
-    const otherHome = mkdtempSync(join(tmpdir(), 'barflow-home-'));
+    const otherHome = testTempDir('home');
     const decoy = spawn('sleep', ['300'], { stdio: 'ignore' });
     try {
       mkdirSync(join(otherHome, 'kafka'), { recursive: true });
@@ -86,7 +89,7 @@ describe('barflow services (a second pair on other ports, in its own home)', () 
   });
 
   it('uses external endpoints from the environment and starts nothing', async () => {
-    const otherHome = mkdtempSync(join(tmpdir(), 'barflow-home-'));
+    const otherHome = testTempDir('home');
     const res = await barflow(['services', 'up', '--json'], { ...endpoints().env, BARFLOW_HOME: otherHome });
     expect(res.code, res.stderr).toBe(0);
     const up = JSON.parse(res.stdout);
@@ -95,6 +98,126 @@ describe('barflow services (a second pair on other ports, in its own home)', () 
       ['external', true],
       ['external', true],
     ]);
+  });
+});
+
+/** Env for a second pair of services in their own home, on free ports, with the cached jars. */
+async function pairEnv(home: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const [kafkaPort, controllerPort, httpPort, pgPort] = await freePorts(4, 19240);
+  return {
+    BARFLOW_HOME: home,
+    BARFLOW_CACHE: resolve(process.env.BARFLOW_CACHE || resolve(ROOT, '.barflow', 'cache')),
+    BARFLOW_KAFKA_PORT: String(kafkaPort),
+    BARFLOW_KAFKA_CONTROLLER_PORT: String(controllerPort),
+    BARFLOW_QUESTDB_HTTP_PORT: String(httpPort),
+    BARFLOW_QUESTDB_PG_PORT: String(pgPort),
+    BARFLOW_KAFKA_BROKERS: '',
+    BARFLOW_QUESTDB: '',
+    BARFLOW_QUESTDB_PG: '',
+    ...extra,
+  };
+}
+
+/** Pids of processes whose command line has all the given words (Linux /proc). */
+function processesWith(...words: string[]): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (words.every((w) => args.some((a) => a.includes(w)))) pids.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+/** `barflow services up` as a child process that the test can kill -9. */
+function upInBackground(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [resolve(ROOT, 'bin', 'barflow.js'), 'services', 'up'], { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: 'ignore' });
+}
+
+function killHard(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      /* not a group leader, or gone */
+    }
+  }
+}
+
+function clusterIdOf(home: string): string | undefined {
+  return /^cluster\.id=(.*)$/m.exec(readFileSync(join(home, 'kafka', 'data', 'meta.properties'), 'utf8'))?.[1];
+}
+
+describe('barflow services up, after a first start that was interrupted', { timeout: 180_000 }, () => {
+  // Registered before the hook that stops the servers, so (hooks run in reverse) removed after it.
+  const formatHome = tempDir('home-format');
+  const startHome = tempDir('home-start');
+  const homes: { env: Record<string, string> }[] = [];
+  afterAll(async () => {
+    for (const h of homes) await barflow(['services', 'down'], h.env);
+  });
+
+  it('formats with a forced cluster id beginning with - or _ (which the storage tool reads as an option unless given as --cluster-id=)', async () => {
+    const jars = await resolveJars(resolve(process.env.BARFLOW_CACHE || resolve(ROOT, '.barflow', 'cache')), 'kafka');
+    for (const id of ['-nAfdV3kSakfqq706aOfzg', '_nAfdV3kSakfqq706aOfzg']) {
+      const dir = testTempDir('kafka-format');
+      const dataDir = join(dir, 'data');
+      const props = (logDirs: string) => `process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:1\ncontroller.listener.names=CONTROLLER\nlisteners=PLAINTEXT://127.0.0.1:2,CONTROLLER://127.0.0.1:1\nlog.dirs=${logDirs}\n`;
+      writeFileSync(join(dir, 'log4j2.properties'), 'status = error\n');
+      await formatKafkaStorage({ java: 'java', classpath: jars.join(':'), log4jFile: join(dir, 'log4j2.properties'), dataDir, clusterId: id, serverProperties: props });
+      expect(readFileSync(join(dataDir, 'meta.properties'), 'utf8')).toContain(`cluster.id=${id}\n`);
+      // A meta.properties cut short (a format killed while writing it) is formatted again, not "already formatted".
+      writeFileSync(join(dataDir, 'meta.properties'), '#\nnode.id=1\nversi');
+      expect(kafkaStorageFormatted(dataDir)).toBe(false);
+      await formatKafkaStorage({ java: 'java', classpath: jars.join(':'), log4jFile: join(dir, 'log4j2.properties'), dataDir, clusterId: id, serverProperties: props });
+      expect(kafkaStorageFormatted(dataDir)).toBe(true);
+    }
+  });
+
+  it('killed during the format step (cluster id beginning with -): the next up formats again and both answer', async () => {
+    const home = formatHome;
+    const env = await pairEnv(home, { BARFLOW_KAFKA_CLUSTER_ID: '-nAfdV3kSakfqq706aOfzg' });
+    homes.push({ env });
+    const cli = upInBackground(env);
+    let format: number[] = [];
+    await waitUntil('the Kafka storage format step of this home', () => (format = processesWith('kafka.tools.StorageTool', home)).length > 0, 60_000, 10);
+    killHard(cli.pid!);
+    for (const pid of format) killHard(pid);
+    const again = await barflow(['services', 'up', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).states.map((s: { answering: boolean }) => s.answering)).toEqual([true, true]);
+    expect(clusterIdOf(home)).toBe('-nAfdV3kSakfqq706aOfzg');
+  });
+
+  it('killed while the servers start (they are killed too): the next up starts them; a server whose pid file is lost is found, not started twice', async () => {
+    const home = startHome;
+    const env = await pairEnv(home);
+    homes.push({ env });
+    const cli = upInBackground(env);
+    const pidFiles = [join(home, 'kafka', 'kafka.pid'), join(home, 'questdb', 'questdb.pid')];
+    await waitUntil('both servers of this home to be started', () => pidFiles.every((f) => existsSync(f)), 60_000, 10);
+    killHard(cli.pid!);
+    for (const f of pidFiles) killHard(Number(readFileSync(f, 'utf8')));
+    const again = await barflow(['services', 'up', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const up = JSON.parse(again.stdout);
+    expect(up.started).toEqual(['kafka', 'questdb']);
+    expect(up.states.map((s: { answering: boolean }) => s.answering)).toEqual([true, true]);
+    // As if `up` had been killed between starting the JVMs and writing their pid files.
+    for (const f of pidFiles) rmSync(f);
+    const third = await barflow(['services', 'up', '--json'], env);
+    expect(third.code, third.stderr).toBe(0);
+    const up3 = JSON.parse(third.stdout);
+    expect(up3.started).toEqual([]);
+    expect(up3.states.map((s: { pid: number }) => s.pid)).toEqual(up.states.map((s: { pid: number }) => s.pid));
+    const down = await barflow(['services', 'down'], env);
+    expect(down.stdout).toMatch(/kafka: stopped/);
+    expect(down.stdout).toMatch(/questdb: stopped/);
+    for (const s of up.states as { pid: number }[]) expect(isAlive(s.pid)).toBe(false);
   });
 });
 

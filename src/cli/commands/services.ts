@@ -16,6 +16,7 @@ Environment:
   BARFLOW_QUESTDB_HTTP_PORT  local QuestDB HTTP port [9000]
   BARFLOW_QUESTDB_PG_PORT    local QuestDB PG wire port [8812]
   BARFLOW_KAFKA_HEAP, BARFLOW_QUESTDB_HEAP   JVM max heap [1g]
+  BARFLOW_KAFKA_CLUSTER_ID   KRaft cluster id for a new home (22 base64url characters) [a new random id]
   JAVA_HOME                  Java 17+ to run them [default: java on PATH]
 
 Services: Apache Kafka ${KAFKA_VERSION} (KRaft, one combined broker+controller) and QuestDB ${QUESTDB_VERSION},
