@@ -11,6 +11,7 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['tests/setup/tempRoot.ts'],
         },
       },
       {
@@ -18,7 +19,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['tests/setup/services.ts'],
+          globalSetup: ['tests/setup/tempRoot.ts', 'tests/setup/services.ts'],
           testTimeout: 120_000,
           hookTimeout: 240_000,
           // The tests share one broker and one QuestDB on a 2-core machine; files run one at a time.

@@ -1,13 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeBar } from '../../src/streams/kafka/barMessage.js';
 import { produceFile } from '../../src/streams/fileJobs.js';
 import { REAL_FILES, readNormalizedCsv, SAMPLES } from '../helpers/files.js';
 import { barflow, consumeAll, createTopic, endpoints, unique } from '../helpers/services.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const out = mkdtempSync(join(tmpdir(), 'barflow-kafka-'));
+const out = tempDir('kafka');
 
 describe('CSV → Kafka → consumer', () => {
   it('every bar of both real files arrives once, in order per symbol, keyed by symbol on one partition', async () => {

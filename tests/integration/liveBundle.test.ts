@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
 import { LiveProcess, sharedBarFiles, waitCommitted, writeLiveConfig } from '../helpers/live.js';
 import { barflow, consumeUntil, endpoints } from '../helpers/services.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'barflow-live-bundle-it-'));
+const work = tempDir('live-bundle-it');
 const db = new QuestDb(endpoints().questdb);
 const FILES = sharedBarFiles();
 const tables: string[] = [];

@@ -1,5 +1,4 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/bars/bar.js';
@@ -8,8 +7,9 @@ import { readBars } from '../../src/streams/questdb/barExport.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
 import { REAL_FILES, readNormalizedCsv } from '../helpers/files.js';
 import { barflow, endpoints, unique } from '../helpers/services.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const out = mkdtempSync(join(tmpdir(), 'barflow-qdb-'));
+const out = tempDir('qdb');
 const db = new QuestDb(endpoints().questdb);
 afterAll(() => db.close());
 

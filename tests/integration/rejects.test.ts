@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/bars/bar.js';
@@ -8,8 +7,9 @@ import { readBars } from '../../src/streams/questdb/barExport.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
 import { CORRUPT_FIXTURES, corruptFixture } from '../helpers/files.js';
 import { barflow, consumeAll, endpoints, unique } from '../helpers/services.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const out = mkdtempSync(join(tmpdir(), 'barflow-rejects-'));
+const out = tempDir('rejects');
 const db = new QuestDb(endpoints().questdb);
 const tables: string[] = [];
 afterAll(async () => {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,8 +9,9 @@ import { readFeatureRows } from '../../src/streams/questdb/featureWriter.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
 import { ROOT, REAL_FILES } from '../helpers/files.js';
 import { barflow, endpoints, unique } from '../helpers/services.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'barflow-replay-it-'));
+const work = tempDir('replay-it');
 const db = new QuestDb(endpoints().questdb);
 const featureSet = loadFeatureSet();
 const tables: string[] = [];

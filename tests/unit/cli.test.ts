@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { ROOT, corruptFixture } from '../helpers/files.js';
+import { testTempDir } from '../helpers/tempDir.js';
 
 const run = promisify(execFile);
 const BIN = resolve(ROOT, 'bin', 'barflow.js');
@@ -52,7 +52,7 @@ describe('barflow CLI', () => {
 
   it('validates a corrupted real file: summary by reason, reject file with line and raw text', async () => {
     const { file, expected } = corruptFixture('ES_corrupt');
-    const out = mkdtempSync(join(tmpdir(), 'barflow-cli-'));
+    const out = testTempDir('cli');
     const rejects = join(out, 'r.jsonl');
     const res = await barflow(['validate', '-i', file, '-s', 'ES', '--rejects', rejects, '--json']);
     expect(res.code).toBe(0);
@@ -68,7 +68,7 @@ describe('barflow CLI', () => {
   it('--strict exits 1 at the first reject with file, line and reason', async () => {
     const { file, expected } = corruptFixture('BTCUSDT_corrupt');
     const first = expected.rejects[0]!;
-    const res = await barflow(['validate', '-i', file, '-s', 'BTCUSDT', '--strict', '--rejects', join(mkdtempSync(join(tmpdir(), 'bf-')), 'r.jsonl')]);
+    const res = await barflow(['validate', '-i', file, '-s', 'BTCUSDT', '--strict', '--rejects', join(testTempDir('cli'), 'r.jsonl')]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`${file}:${first.line}: rejected (${first.reason})`);
   });

@@ -1,5 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Bool, Float64, Int32, Table, TimestampMillisecond, Utf8, type Vector, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
@@ -10,10 +9,11 @@ import { LayoutError } from '../../src/streams/csv/layout.js';
 import { ColumnarBarReader, type ColumnarReadOptions } from '../../src/streams/sources/columnarBarReader.js';
 import { float32ToDecimal } from '../../src/streams/sources/columnarCells.js';
 import { FIXTURES } from '../helpers/files.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 // Fixtures from scripts/fixtures/make_columnar_fixtures.py (pyarrow, from the real files).
 const fixture = (name: string) => resolve(FIXTURES, 'columnar', name);
-const tmp = mkdtempSync(join(tmpdir(), 'barflow-columnar-'));
+const tmp = tempDir('columnar');
 
 async function readColumnar(file: string, options: ColumnarReadOptions = {}) {
   const reader = new ColumnarBarReader(file, options);

@@ -1,16 +1,15 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { formatTs } from '../../src/bars/bar.js';
 import { ROOT } from '../helpers/files.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'barflow-big-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('big');
 
 it('reads a file far larger than its heap: 1M rows (~60 MB) with a 32 MB heap limit', async () => {
   const file = join(dir, 'big.csv');

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -8,8 +7,9 @@ import { StrictRejectError } from '../../src/bars/rejects.js';
 import { CsvBarReader } from '../../src/streams/csv/csvBarReader.js';
 import { LayoutError } from '../../src/streams/csv/layout.js';
 import { CORRUPT_FIXTURES, FIXTURES, REAL_FILES, corruptFixture, readAll, readNormalizedCsv } from '../helpers/files.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'barflow-reader-'));
+const tmp = tempDir('reader');
 let n = 0;
 function csv(text: string): string {
   const file = join(tmp, `f${n++}.csv`);

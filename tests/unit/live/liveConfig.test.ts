@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { LiveConfigSchema, loadLiveConfig } from '../../../src/serving/live/liveConfig.js';
 import { ROOT } from '../../helpers/files.js';
+import { testTempDir } from '../../helpers/tempDir.js';
 
 /** Every leaf field of the schema, as dotted paths. */
 function fields(schema: z.ZodType, prefix = ''): string[] {
@@ -28,7 +28,7 @@ describe('live config', () => {
   });
 
   it('refuses an unknown or mistyped field, naming the file and the field', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'barflow-live-config-'));
+    const dir = testTempDir('live-config');
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'kafka: { groupId: g, sesionTimeoutMs: 5000 }\n');
     expect(() => loadLiveConfig(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: kafka.*sesionTimeoutMs`));

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -14,8 +13,9 @@ import { openDataset } from '../../../src/training/dataset.js';
 import { readManifest } from '../../../src/training/datasetManifest.js';
 import { WindowView } from '../../../src/training/views.js';
 import { REAL_FILES } from '../../helpers/files.js';
+import { tempDir } from '../../helpers/tempDir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'barflow-replay-'));
+const work = tempDir('replay');
 const featureSet = loadFeatureSet();
 const columns = featureSet.columns.map((c) => c.name);
 const btc = REAL_FILES[0]!;

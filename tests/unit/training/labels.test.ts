@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { readLabelConfig } from '../../../src/training/labels/labelConfig.js';
 import { type LabelTable, openLabels, writeLabels } from '../../../src/training/labels/labelSet.js';
 import { BARRIER_STATUS, type BarPath, type BarrierParams, allocateBarrierOutputs, labelTripleBarrier } from '../../../src/training/labels/tripleBarrier.js';
 import { labelForwardReturns } from '../../../src/training/labels/forwardReturns.js';
+import { tempDir } from '../../helpers/tempDir.js';
 
 const MIN = 60_000;
 
@@ -88,7 +88,7 @@ describe('triple barrier on hand-made paths (entry 100, ATR 1, k 2: barriers 102
 });
 
 describe('barflow label on real data, against the independent reference (scripts/fixtures/make_label_fixtures.py)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'barflow-labels-'));
+  const work = tempDir('labels');
   const dir = join(work, 'ds');
   let labels: LabelTable;
   let symbols: string[];

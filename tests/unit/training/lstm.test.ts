@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFile } from '../../../src/training/models/lstm/lstmCheckpoint.js';
 import { type LstmModel, type LstmParams, loadLstm, trainLstm } from '../../../src/training/models/lstm/lstmModel.js';
 import { backendReport, kernelsMissingOn, probeTraining, selectBackend } from '../../../src/training/models/lstm/tfBackend.js';
+import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 6;
 const F = 2;
@@ -36,12 +35,6 @@ function synthetic(n: number, seed: number): { x: Float32Array; y: Float32Array;
 
 const train = synthetic(128, 1);
 const valid = synthetic(64, 2);
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'barflow-lstm-'));
-  dirs.push(d);
-  return d;
-};
 
 function run(extra: Partial<Parameters<typeof trainLstm>[0]> = {}): Promise<LstmModel> {
   return trainLstm({ ...train, seqLen: L, f: F, validation: valid, params: PARAMS, seed: 42, ...extra });
@@ -53,10 +46,6 @@ async function savedBytes(m: LstmModel): Promise<Buffer> {
 }
 
 const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 describe('backend selection', () => {
   it('auto tries native TensorFlow, then WASM, whose kernels train the LSTM; explicit choices are honoured', async () => {
@@ -103,7 +92,7 @@ describe('LSTM on the CPU backend', () => {
   it('resumed after an interruption, ends with the bytes of an uninterrupted run', async () => {
     const tensorsBefore = tf.memory().numTensors;
     const straight = await run();
-    const dir = tempDir();
+    const dir = testTempDir('lstm');
     const progress: number[][] = [];
     const first = await run({ checkpoint: { dir }, stopAfterEpoch: 1, onEpoch: (e, n, _t, _v, _s, eta) => progress.push([e, n, eta]) });
     expect(first.epochs).toBe(1);
@@ -124,7 +113,7 @@ describe('LSTM on the CPU backend', () => {
   });
 
   it('refuses a checkpoint of another config, other data, or more epochs; and a corrupt one', async () => {
-    const dir = tempDir();
+    const dir = testTempDir('lstm');
     (await run({ checkpoint: { dir }, params: { ...PARAMS, epochs: 1 } })).dispose();
     await expect(run({ checkpoint: { dir }, params: { ...PARAMS, learningRate: 0.01 } })).rejects.toThrow(/made for a different run \(params: .*"learningRate":0.02/);
     const other = synthetic(128, 9);

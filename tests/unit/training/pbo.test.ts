@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
@@ -10,6 +9,7 @@ import { readReturnsCsv, registerPbo } from '../../../src/cli/commands/pbo.js';
 import { pbo, type ReturnsMatrix } from '../../../src/training/overfitting/index.js';
 import { binomial, combinationsOf } from '../../../src/training/combinatorics.js';
 import { FIXTURES, ROOT } from '../../helpers/files.js';
+import { testTempDir } from '../../helpers/tempDir.js';
 
 // Known answers: the R package pbo 1.3.5 (scripts/fixtures/make_pbo_fixtures.R) and pypbo's
 // rank/(N+1) variant (scripts/fixtures/make_dsr_fixtures.py), on the same committed matrices.
@@ -197,7 +197,7 @@ describe('PBO behaviour', () => {
 
 describe('returns CSV', () => {
   const write = (text: string) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'barflow-pbo-')), 'm.csv');
+    const file = join(testTempDir('pbo'), 'm.csv');
     writeFileSync(file, text);
     return file;
   };
