@@ -13,7 +13,7 @@ export { type AlignedValues, alignByGroup, alignToDataset } from './predictionsF
 export * from './splits/index.js';
 export { type BacktestConfig, BacktestConfigSchema, parseBacktestConfig, readBacktestConfig, targetPosition } from './backtest/backtestConfig.js';
 export * from './backtest/backtestTypes.js';
-export { backtestRows, estimatePeriodsPerYear } from './backtest/backtest.js';
+export { type SymbolPeriods, type TimeBase, backtestRows, backtestTimeBase, backtestWithSymbols, combineSymbols, estimateBarMs, estimatePeriodsPerYear, seriesOf, symbolTimelines, tradeSymbols } from './backtest/backtest.js';
 export { type PeriodSeries, computeMetrics, equityAndDrawdown, summarize } from './backtest/metrics.js';
 export { type BacktestOptions, runBacktest } from './backtest/runBacktest.js';
 export { renderBacktestReport } from './backtest/report/htmlReport.js';

@@ -135,7 +135,7 @@ export function registerTraining(program: Command): void {
       const result = runBacktest({ dataset: flags.dataset, predictions: flags.predictions, config, folds: flags.folds, command: process.argv.slice(1) });
       writeFileSync(flags.out, renderBacktestReport(result));
       if (flags.json) {
-        console.log(JSON.stringify({ overall: result.overall.metrics, groups: result.groups && { kind: result.groups.kind, series: result.groups.series.map((s) => ({ name: s.name, metrics: s.metrics })), summary: result.groups.summary }, periodsPerYear: result.periodsPerYear, provenance: result.provenance, report: flags.out }));
+        console.log(JSON.stringify({ overall: result.overall.metrics, groups: result.groups && { kind: result.groups.kind, series: result.groups.series.map((s) => ({ name: s.name, metrics: s.metrics })), summary: result.groups.summary }, bySymbol: result.bySymbol.map((s) => ({ name: s.name, periodsPerYear: s.periodsPerYear, metrics: s.metrics })), periodsPerYear: result.periodsPerYear, barMs: result.barMs, provenance: result.provenance, report: flags.out }));
         return;
       }
       console.log(printBacktest(result));
@@ -164,6 +164,8 @@ function printBacktest(r: BacktestResult): string {
   if (r.provenance.missingPredictions !== '0') out.push(`  note: ${r.provenance.missingPredictions} tested rows have no prediction and were held flat`);
   out.push(`  ${''.padEnd(32)}${SHOWN.map((m) => m.padStart(W)).join('')}${'trades'.padStart(8)}`);
   out.push(line(o.name, o));
+  // Each symbol traded alone (its contribution to the line above is this over the number of symbols).
+  if (r.bySymbol.length > 1) for (const s of r.bySymbol) out.push(line(`  ${s.name} (alone)`, s));
   if (r.groups !== null) {
     for (const s of r.groups.series) out.push(line(s.name, s));
     out.push(`  mean over ${r.groups.series.length} ${r.groups.kind}s, with a 95% t-interval of the mean:`);

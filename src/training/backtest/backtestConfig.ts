@@ -20,7 +20,7 @@ export const BacktestConfigSchema = z
     slippageBps: z.number().nonnegative().default(1).describe('slippage per side, basis points of the traded notional'),
     delayBars: z.number().int().nonnegative().default(1).describe('bars between the signal (at its bar\'s close) and the fill (at a later close)'),
     close: z.string().default('close_1m').describe('dataset column of the price the returns and fills use'),
-    periodsPerYear: z.number().positive().optional().describe('annualisation [estimated from the time line: periods / elapsed years]'),
+    periodsPerYear: z.number().positive().optional().describe('annualisation [estimated: periods / years in which some symbol had rows]'),
   })
   .strict()
   .superRefine((c, ctx) => {

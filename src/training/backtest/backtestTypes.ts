@@ -20,9 +20,9 @@ export interface PerformanceMetrics {
   calmar: number;
   /** The deepest fall of the equity curve from its running peak, as a negative fraction (-0.12 = 12 %). */
   maxDrawdown: number;
-  /** The longest time under a previous peak, in periods … */
+  /** The longest time under a previous peak, in periods (a gap between rows is no period) … */
   maxDrawdownPeriods: number;
-  /** … and in milliseconds of the time line. */
+  /** … and as trading time: maxDrawdownPeriods × the bar length (ms), not the clock time across gaps. */
   maxDrawdownMs: number;
   /** Trades (a run of positions of one sign) with a positive net P&L / all trades. */
   winRate: number;
@@ -73,6 +73,11 @@ export interface BacktestSeries {
   metrics: PerformanceMetrics;
 }
 
+/** One symbol traded alone on the whole capital (named by the symbol), with the annualisation its metrics use. */
+export interface SymbolSeries extends BacktestSeries {
+  periodsPerYear: number;
+}
+
 /** Mean of one metric over folds or paths, with a 95 % interval (Student t on the mean). */
 export interface MetricSummary {
   metric: MetricName;
@@ -93,7 +98,16 @@ export interface BacktestResult {
   /** All out-of-sample predictions as one series (for CPCV: the first path). */
   overall: BacktestSeries;
   groups: BacktestGroups | null;
+  /**
+   * Each symbol of the overall series traded alone on the whole capital (its own net return per
+   * period, named by the symbol, in `symbols` order), annualised with its own periods per year. Its
+   * contribution to the overall series is this / symbols.length.
+   */
+  bySymbol: SymbolSeries[];
+  /** The given one, else periods / years in which some symbol was active (docs/validation.md). */
   periodsPerYear: number;
+  /** The length of one period (ms): durations are periods × barMs. */
+  barMs: number;
   symbols: string[];
   /** The configuration actually used, defaults filled in (shown in the report). */
   config: Record<string, unknown>;

@@ -31,7 +31,26 @@ export function equityAndDrawdown(returns: Float64Array): { equity: Float64Array
   return { equity, drawdown };
 }
 
-export function computeMetrics(s: PeriodSeries, periodsPerYear: number): PerformanceMetrics {
+/**
+ * The length of one bar: the smallest positive step between consecutive times of any one time line
+ * (a symbol's rows or periods; 1 minute for barflow's datasets), 60,000 ms when no line has two.
+ * Steps are taken within a line, never across symbols, whose clocks may be offset.
+ */
+export function estimateBarMs(timelines: readonly ArrayLike<number>[]): number {
+  let bar = Number.POSITIVE_INFINITY;
+  for (const ts of timelines) for (let i = 1; i < ts.length; i++) {
+    const step = ts[i]! - ts[i - 1]!;
+    if (step > 0 && step < bar) bar = step;
+  }
+  return Number.isFinite(bar) ? bar : 60_000;
+}
+
+/**
+ * Metrics of one series. Durations count periods, not the clock: the longest drawdown lasts
+ * `maxDrawdownPeriods` periods and `maxDrawdownPeriods × barMs` of trading time, so a weekend, a
+ * session break or months without rows inside a drawdown add nothing to it.
+ */
+export function computeMetrics(s: PeriodSeries, periodsPerYear: number, barMs: number = estimateBarMs([s.ts])): PerformanceMetrics {
   const n = s.returns.length;
   const { equity, drawdown } = equityAndDrawdown(s.returns);
   let sum = 0;
@@ -52,20 +71,12 @@ export function computeMetrics(s: PeriodSeries, periodsPerYear: number): Perform
   // Drawdown depth and the longest stretch spent below a previous peak.
   let maxDrawdown = 0;
   let longest = 0;
-  let longestMs = 0;
   let underSince = -1;
   for (let i = 0; i < n; i++) {
     maxDrawdown = Math.min(maxDrawdown, drawdown[i]!);
     if (drawdown[i]! < 0) {
       if (underSince < 0) underSince = i;
-      const periods = i - underSince + 1;
-      if (periods > longest) {
-        longest = periods;
-        // From the last period at the peak (the one before) to this one; a fall in the very first
-        // period starts from the initial equity, one period before it.
-        const peakAt = underSince > 0 ? s.ts[underSince - 1]! : s.ts[0]! - (n > 1 ? s.ts[1]! - s.ts[0]! : 60_000);
-        longestMs = s.ts[i]! - peakAt;
-      }
+      longest = Math.max(longest, i - underSince + 1);
     } else {
       underSince = -1;
     }
@@ -98,7 +109,7 @@ export function computeMetrics(s: PeriodSeries, periodsPerYear: number): Perform
     calmar: maxDrawdown < 0 ? annualReturn / -maxDrawdown : Number.NaN,
     maxDrawdown,
     maxDrawdownPeriods: longest,
-    maxDrawdownMs: longestMs,
+    maxDrawdownMs: longest * barMs,
     winRate: trades > 0 ? wins / trades : Number.NaN,
     profitFactor: trades === 0 ? Number.NaN : losses > 0 ? gains / losses : Number.POSITIVE_INFINITY,
     trades,

@@ -1,7 +1,7 @@
 import { openDataset } from '../dataset.js';
 import { type AlignedValues, alignByGroup, predictionColumns } from '../predictionsFile.js';
 import { readFoldsFile } from '../splits/foldsFile.js';
-import { backtestRows, estimatePeriodsPerYear } from './backtest.js';
+import { backtestRows, backtestTimeBase, backtestWithSymbols } from './backtest.js';
 import type { BacktestConfig } from './backtestConfig.js';
 import type { BacktestResult, BacktestSeries } from './backtestTypes.js';
 import { summarize } from './metrics.js';
@@ -118,17 +118,19 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     });
     overallPlan = { name: 'out of sample', rows: Int32Array.from(rows), signal: [], source };
   }
-  const distinct = Float64Array.from([...new Set(Array.from(overallPlan.rows, (r) => table.ts[r]!))].sort((a, b) => a - b));
-  const periodsPerYear = config.periodsPerYear ?? estimatePeriodsPerYear(distinct);
-  const run = (p: { name: string; rows: Int32Array; source: Int32Array }): BacktestSeries =>
-    backtestRows(p.name, table, close, p.rows, (r) => (p.source[r]! < 0 ? Number.NaN : valueOf(p.source[r]!)[r]!), config, periodsPerYear);
-  const series = plans.map(run);
-  const overall = overallIndex >= 0 ? { ...series[overallIndex]!, name: 'path 0 (all out-of-sample rows)' } : run(overallPlan);
+  // One time base for every series: folds and paths are annualised like the overall series.
+  const base = backtestTimeBase(table, overallPlan.rows, config.periodsPerYear);
+  const signalOf = (p: { source: Int32Array }) => (r: number) => (p.source[r]! < 0 ? Number.NaN : valueOf(p.source[r]!)[r]!);
+  const series = plans.map((p): BacktestSeries => backtestRows(p.name, table, close, p.rows, signalOf(p), config, base.periodsPerYear, base.barMs));
+  const traded = backtestWithSymbols(overallPlan.name, table, close, overallPlan.rows, signalOf(overallPlan), config, base);
+  const overall = overallIndex >= 0 ? { ...series[overallIndex]!, name: 'path 0 (all out-of-sample rows)' } : traded.overall;
   provenance.missingPredictions = String(missing.reduce((a, b) => a + b, 0));
   return {
     overall,
     groups: kind === null ? null : { kind, series, summary: summarize(series.map((s) => s.metrics)) },
-    periodsPerYear,
+    bySymbol: traded.bySymbol,
+    periodsPerYear: base.periodsPerYear,
+    barMs: base.barMs,
     symbols: symbolsOf(table.symbols, table.symbolCodes, overallPlan.rows),
     config: { ...config, long: config.long ?? config.center + 0.05, short: config.short ?? config.center - 0.05 },
     provenance,

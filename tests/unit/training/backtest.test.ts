@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backtestRows } from '../../../src/training/backtest/backtest.js';
+import { backtestRows, backtestTimeBase, backtestWithSymbols, estimatePeriodsPerYear } from '../../../src/training/backtest/backtest.js';
 import { parseBacktestConfig } from '../../../src/training/backtest/backtestConfig.js';
 import { computeMetrics, summarize } from '../../../src/training/backtest/metrics.js';
 import type { FeatureTable } from '../../../src/training/featureTable.js';
@@ -56,6 +56,103 @@ describe('backtest positions, delay and costs (hand-computed)', () => {
     // Symbol 0 earns +10 % twice, symbol 1 −50 % then +100 %; each weighs one half.
     [0.05, 0.05, -0.25, 0.5].forEach((want, i) => expect(s.returns[i]).toBeCloseTo(want, 15));
     expect(s.returns.length).toBe(4);
+  });
+});
+
+describe('two symbols six months apart: time is counted in trading periods', () => {
+  // A (24/7) trades six consecutive minutes on 2023-03-13, B six months later: either six
+  // consecutive minutes, or three minutes before and three after an ES weekend (Friday 20:57 to
+  // Sunday 22:02). No delay, no costs, always long: each symbol earns its close-to-close returns.
+  const YEAR_MIN = 365.25 * 1440; // 525,960 one-minute bars in a year
+  const a0 = Date.UTC(2023, 2, 13, 23, 54);
+  const b0 = Date.UTC(2023, 8, 29, 20, 57);
+  const minutes = (t0: number, n: number) => Array.from({ length: n }, (_, i) => t0 + i * MIN);
+  const bWeekend = [...minutes(b0, 3), ...minutes(Date.UTC(2023, 9, 1, 22, 0), 3)];
+  const tableOf = (bTimes: number[]) =>
+    ({ ts: Float64Array.from([...minutes(a0, 6), ...bTimes]), symbolCodes: Int32Array.from([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]), symbols: ['A', 'B'], n: 12 }) as unknown as FeatureTable;
+  // A alone: +4 %, then −2 % four times; B alone: −2 %, +2 %, +8 %, +2 %, +2 %.
+  const closes = (returns: number[], start: number) => returns.reduce((c, r) => [...c, c.at(-1)! * (1 + r)], [start]);
+  const close = Float64Array.from([...closes([0.04, -0.02, -0.02, -0.02, -0.02], 100), ...closes([-0.02, 0.02, 0.08, 0.02, 0.02], 50)]);
+  const all = Int32Array.from({ length: 12 }, (_, i) => i);
+  const cfg = parseBacktestConfig({ delayBars: 0, costBps: 0, slippageBps: 0 }, 'test');
+  const long = () => 0.9;
+
+  it('periods per year: the distinct times over the union of the symbols\' active spans', () => {
+    // Both 24/7: 12 periods in 6 + 6 minutes of activity, the rate of a 24/7 market (not 12 over six months).
+    const base = backtestTimeBase(tableOf(minutes(b0, 6)), all);
+    expect(base.barMs).toBe(MIN);
+    expect(base.periodsPerYear).toBeCloseTo(12 * (YEAR_MIN / 12), 6);
+    expect([...base.symbolPeriodsPerYear.values()].map((v) => +v.toFixed(6))).toEqual([YEAR_MIN, YEAR_MIN]);
+    // B's span holds a weekend: [Fri 20:57, Sun 22:02 + 1 bar] = 49 h 6 min = 2,946 minutes, kept as calendar time.
+    const weekend = backtestTimeBase(tableOf(bWeekend), all);
+    expect(weekend.periodsPerYear).toBeCloseTo((12 * YEAR_MIN) / (6 + 2_946), 6);
+    expect(weekend.symbolPeriodsPerYear.get(1)).toBeCloseTo((6 * YEAR_MIN) / 2_946, 6);
+    // An explicit value wins, for the portfolio and each symbol.
+    const given = backtestTimeBase(tableOf(bWeekend), all, 252 * 390);
+    expect([given.periodsPerYear, ...given.symbolPeriodsPerYear.values()]).toEqual([98_280, 98_280, 98_280]);
+  });
+
+  it('periods per year of overlapping symbols and of one time line are what they were: periods / (last − first + bar)', () => {
+    const day = Float64Array.from({ length: 1440 }, (_, i) => a0 + i * MIN);
+    expect(estimatePeriodsPerYear(day)).toBeCloseTo(YEAR_MIN, 6);
+    // Two symbols on the same minutes of one day, the second only on its second half.
+    expect(estimatePeriodsPerYear([day, day.slice(720)])).toBeCloseTo(YEAR_MIN, 6);
+    // A one-hour session break inside a symbol's span counts (24 h span, 23 h of rows).
+    const session = day.filter((t) => (t - a0) / MIN < 1380);
+    const after = Float64Array.from([a0 + 1440 * MIN]);
+    const both = Float64Array.from([...session, ...after]);
+    expect(estimatePeriodsPerYear(both)).toBeCloseTo((1381 * YEAR_MIN) / 1441, 6);
+  });
+
+  it('the longest drawdown counts the periods under water across the gap, and its time is periods × bar', () => {
+    const t = tableOf(bWeekend);
+    const base = backtestTimeBase(t, all);
+    const { overall, bySymbol } = backtestWithSymbols('portfolio', t, close, all, long, cfg, base);
+    // Portfolio (half each): +2 %, −1 % × 4 (A), −1 %, +1 %, +4 %, +1 %, +1 % (B). Peak 1.02 after A's
+    // first period; under water from A's second to B's third period (1.02 × 0.99^5 × 1.01 × 1.04 =
+    // 1.01890 < 1.02), back above at B's fourth: 4 + 3 = 7 periods, 7 minutes of trading time (the
+    // clock says six and a half months); the deepest point 0.99^5 − 1 below the peak.
+    const want = [0.02, -0.01, -0.01, -0.01, -0.01, -0.01, 0.01, 0.04, 0.01, 0.01];
+    want.forEach((r, i) => expect(overall.returns[i]).toBeCloseTo(r, 12));
+    expect(overall.metrics.periods).toBe(10);
+    expect(overall.metrics.maxDrawdownPeriods).toBe(7);
+    expect(overall.metrics.maxDrawdownMs).toBe(7 * MIN);
+    expect(overall.metrics.maxDrawdown).toBeCloseTo(0.99 ** 5 - 1, 12);
+    // Each symbol alone: A under water for its last four periods (1.04 × 0.98^4); B for two (0.98, then 0.98 × 1.02),
+    // across its weekend: two minutes of trading time, not two days.
+    expect(bySymbol.map((s) => [s.name, s.metrics.maxDrawdownPeriods, s.metrics.maxDrawdownMs])).toEqual([
+      ['A', 4, 4 * MIN],
+      ['B', 2, 2 * MIN],
+    ]);
+    expect(bySymbol[0]!.metrics.maxDrawdown).toBeCloseTo(0.98 ** 4 - 1, 12);
+    expect(bySymbol[1]!.metrics.maxDrawdown).toBeCloseTo(-0.02, 12);
+    // Annualised with 12 / 2,952 minutes a year.
+    expect(overall.metrics.annualReturn).toBeCloseTo((1 + overall.metrics.totalReturn) ** (base.periodsPerYear / 10) - 1, 9);
+  });
+
+  it('each symbol\'s series is that symbol backtested alone; the portfolio holds half of each', () => {
+    const t = tableOf(bWeekend);
+    const costly = parseBacktestConfig({ delayBars: 1, costBps: 3, slippageBps: 2 }, 'test');
+    const pUp = [0.9, 0.2, 0.9, 0.9, 0.5, 0.1, 0.1, 0.9, 0.9, 0.2, 0.6, 0.9];
+    const signal = (r: number) => pUp[r]!;
+    const base = backtestTimeBase(t, all);
+    const { overall, bySymbol } = backtestWithSymbols('portfolio', t, close, all, signal, costly, base);
+    expect(bySymbol.map((s) => s.name)).toEqual(['A', 'B']);
+    [Int32Array.from([0, 1, 2, 3, 4, 5]), Int32Array.from([6, 7, 8, 9, 10, 11])].forEach((rows, k) => {
+      const alone = backtestTimeBase(t, rows);
+      const { periodsPerYear, ...series } = bySymbol[k]!;
+      expect(periodsPerYear).toBe(alone.periodsPerYear);
+      expect(series).toEqual(backtestRows(['A', 'B'][k]!, t, close, rows, signal, costly, alone.periodsPerYear, alone.barMs));
+    });
+    // The portfolio's return in a period: the symbols' own returns at that time, over two.
+    const own = new Map<number, number>();
+    for (const s of bySymbol) s.ts.forEach((ts, i) => own.set(ts, (own.get(ts) ?? 0) + s.returns[i]!));
+    expect(Array.from(overall.ts)).toEqual([...own.keys()].sort((x, y) => x - y));
+    overall.ts.forEach((ts, i) => expect(overall.returns[i]).toBeCloseTo(own.get(ts)! / 2, 15));
+    expect(overall.metrics.trades).toBe(bySymbol[0]!.metrics.trades + bySymbol[1]!.metrics.trades);
+    expect(overall.metrics.costs).toBeCloseTo((bySymbol[0]!.metrics.costs + bySymbol[1]!.metrics.costs) / 2, 15);
+    // And the portfolio is what backtestRows gives for all rows.
+    expect(overall).toEqual(backtestRows('portfolio', t, close, all, signal, costly, base.periodsPerYear, base.barMs));
   });
 });
 

@@ -1,4 +1,7 @@
+import { backtestTimeBase, backtestWithSymbols } from '../../../src/training/backtest/backtest.js';
+import { parseBacktestConfig } from '../../../src/training/backtest/backtestConfig.js';
 import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricSummary, type PerformanceMetrics } from '../../../src/training/backtest/backtestTypes.js';
+import type { FeatureTable } from '../../../src/training/featureTable.js';
 
 /**
  * A synthetic but consistent backtest for the report tests: seeded 1-minute market returns, a
@@ -93,7 +96,8 @@ function metricsOf(raw: RawSeries, equity: Float64Array, drawdown: Float64Array,
     if (!under && runStart >= 0) {
       if (i - runStart > longest) {
         longest = i - runStart;
-        longestMs = raw.ts[i - 1]! - raw.ts[runStart]! + MINUTE;
+        // Trading time: periods × the bar, whatever the clock did in between (a day between folds).
+        longestMs = longest * MINUTE;
       }
       runStart = -1;
     }
@@ -181,10 +185,14 @@ export function makeBacktestResult(options: FixtureOptions = {}): BacktestResult
     costs: raws.flatMap((r) => r.costs),
   };
   const series = raws.map((raw, f) => seriesFrom(`fold ${f + 1}`, raw, PERIODS_PER_YEAR));
+  const overall = seriesFrom('all out-of-sample periods', all, PERIODS_PER_YEAR);
   return {
-    overall: seriesFrom('all out-of-sample periods', all, PERIODS_PER_YEAR),
+    overall,
     groups: folds > 0 ? { kind: 'fold', series, summary: summarize(series) } : null,
+    // One symbol: its own series is the portfolio.
+    bySymbol: [{ ...overall, name: 'BTCUSDT', periodsPerYear: PERIODS_PER_YEAR }],
     periodsPerYear: PERIODS_PER_YEAR,
+    barMs: MINUTE,
     symbols: ['BTCUSDT'],
     config: { costs: { commissionBps: 1, slippageBps: 1 }, sizing: 'sign', folds: { kind: 'purged-kfold', k: folds, embargo: '1d' } },
     provenance: {
@@ -194,5 +202,52 @@ export function makeBacktestResult(options: FixtureOptions = {}): BacktestResult
       folds: 'runs/lgbm-2024/folds.json',
       command: 'barflow backtest --dataset demo-output/dataset --predictions runs/lgbm-2024/predictions.arrow --report report.html',
     },
+  };
+}
+
+/** Only what the backtest reads of a table: row times and symbols (rows ordered by symbol, then ts). */
+export function syntheticTable(symbols: string[], rows: { code: number; ts: number }[]): FeatureTable {
+  return { ts: Float64Array.from(rows, (r) => r.ts), symbolCodes: Int32Array.from(rows, (r) => r.code), symbols, n: rows.length } as unknown as FeatureTable;
+}
+
+/**
+ * The bundled demo's situation: BTCUSDT around the clock from 2023-03-10 for `btcDays`, ES from
+ * Sunday 2023-09-24 22:00 for `esSessions` sessions of 23 hours (a break 21:00–22:00 UTC), six
+ * months later. Seeded random-walk closes and p_up with a little skill, traded by the real
+ * backtest (backtestTimeBase, backtestWithSymbols) with the default costs.
+ */
+export function makeTwoSymbolResult(options: { btcDays?: number; esSessions?: number; seed?: number } = {}): BacktestResult {
+  const rand = mulberry32(options.seed ?? 20230310);
+  const rows: { code: number; ts: number }[] = [];
+  const btcStart = Date.UTC(2023, 2, 10);
+  for (let i = 0; i < (options.btcDays ?? 3) * 1440; i++) rows.push({ code: 0, ts: btcStart + i * MINUTE });
+  const esStart = Date.UTC(2023, 8, 24, 22);
+  for (let d = 0; d < (options.esSessions ?? 3); d++) for (let m = 0; m < 23 * 60; m++) rows.push({ code: 1, ts: esStart + d * 86_400_000 + m * MINUTE });
+  const table = syntheticTable(['BTCUSDT', 'ES'], rows);
+  const close = new Float64Array(rows.length);
+  const pUp = new Float64Array(rows.length);
+  let price = 100;
+  const moves = Float64Array.from(rows, () => 0.0008 * gaussian(rand));
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && rows[i]!.code !== rows[i - 1]!.code) price = 100;
+    price *= 1 + moves[i]!;
+    close[i] = price;
+    // p_up leans towards the next-but-one bar's move (the one a fill after a bar of delay earns).
+    const ahead = i + 2 < rows.length && rows[i + 2]!.code === rows[i]!.code ? moves[i + 2]! : 0;
+    pUp[i] = 0.5 + 0.01 * Math.tanh(ahead / 0.0008) + 0.12 * (rand() - 0.5);
+  }
+  const all = Int32Array.from(rows, (_, i) => i);
+  const config = parseBacktestConfig({ delayBars: 1 }, 'fixture');
+  const base = backtestTimeBase(table, all, undefined);
+  const { overall, bySymbol } = backtestWithSymbols('out of sample', table, close, all, (r) => pUp[r]!, config, base);
+  return {
+    overall,
+    groups: null,
+    bySymbol,
+    periodsPerYear: base.periodsPerYear,
+    barMs: base.barMs,
+    symbols: ['BTCUSDT', 'ES'],
+    config: { ...config },
+    provenance: { dataset: 'synthetic: BTCUSDT March 2023, ES September 2023' },
   };
 }

@@ -10,26 +10,13 @@ import {
   formatTrimmed,
 } from '../../../src/training/backtest/report/format.js';
 import { type ClassificationReport, renderBacktestReport } from '../../../src/training/backtest/report/htmlReport.js';
-import { type ReportData, encodeReportData, m4Indices } from '../../../src/training/backtest/report/reportData.js';
+import { encodeReportData, m4Indices } from '../../../src/training/backtest/report/reportData.js';
 import { REPORT_SCRIPT, reportScript } from '../../../src/training/backtest/report/reportScript.js';
 import { classificationMetrics, reliabilityTable } from '../../../src/training/evaluation/classificationMetrics.js';
 import { makeBacktestResult, mulberry32 } from './backtestReportFixture.js';
+import { dataOf, expectSelfContained, maxOf, minOf, overallCell } from './reportTestHelpers.js';
 
 const CHART_IDS = ['chart-equity', 'chart-drawdown', 'chart-returns', 'chart-groups'];
-
-function dataOf(html: string): { raw: string; data: ReportData } {
-  const m = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
-  expect(m, 'the data script element').not.toBeNull();
-  const raw = m![1]!;
-  return { raw, data: JSON.parse(raw) as ReportData };
-}
-
-/** The text of the value cell of one row of the overall metrics table. */
-function overallCell(html: string, metric: string): string {
-  const m = new RegExp(`<tr data-metric="${metric}"><th scope="row">[^<]*</th><td class="num">([^<]*)</td>`).exec(html);
-  expect(m, `row ${metric}`).not.toBeNull();
-  return m![1]!;
-}
 
 /**
  * Seeded predictions of a slightly over-confident model (true log-odds 0.7 × the predicted ones
@@ -61,34 +48,6 @@ function classificationRow(html: string, name: string): string[] {
   return [...m![1]!.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((c) => c[1]!);
 }
 
-/** What the page must not hold: a URL outside it (but uPlot's banner), a request API, a policy that allows one. */
-function expectSelfContained(html: string): void {
-  // No attribute with a URL other than a fragment; no CSS url()/@import; no request API.
-  const attrs = [...html.matchAll(/\b(?:src|href|action|poster|srcset|formaction)\s*=\s*["']?([^"'\s>]*)/gi)].map((m) => m[1]!);
-  for (const a of attrs) expect(a, `attribute value ${a}`).toMatch(/^(#|$)/);
-  expect(html).not.toMatch(/url\s*\(/i);
-  expect(html).not.toMatch(/@import/i);
-  expect(html).not.toMatch(/\bfetch\s*\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon|importScripts|\bimport\s*\(/);
-  // The only URL text is uPlot's licence banner comment.
-  const urls = [...html.matchAll(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}[^\s"'<>)]*/gi)].map((m) => m[0]);
-  expect(urls).toEqual(['https://github.com/leeoniya/uPlot']);
-  expect(html).toContain('/*! https://github.com/leeoniya/uPlot (v');
-  // And a policy that forbids any request should something try one anyway.
-  expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none';`);
-}
-
-function minOf(a: ArrayLike<number | null>): number {
-  let m = Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i] !== null && a[i]! < m) m = a[i]!;
-  return m;
-}
-
-function maxOf(a: ArrayLike<number | null>): number {
-  let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i] !== null && a[i]! > m) m = a[i]!;
-  return m;
-}
-
 describe('renderBacktestReport', { timeout: 30_000 }, () => {
   const result = makeBacktestResult();
   const html = renderBacktestReport(result, { title: 'BTCUSDT sign model' });
@@ -111,6 +70,8 @@ describe('renderBacktestReport', { timeout: 30_000 }, () => {
     expect(overallCell(html, 'maxDrawdown')).toMatch(/^-\d+\.\d\d %$/);
     expect(overallCell(html, 'maxDrawdownMs')).toBe(`${formatDuration(m.maxDrawdownMs)} (${formatCount(m.maxDrawdownPeriods)} periods)`);
     expect(overallCell(html, 'periods')).toBe('60,000');
+    // One symbol: its own series is the portfolio, so no per-symbol section or lines.
+    expect(html).not.toContain('id="metrics-symbols"');
     // Per-fold rows plus the mean and 95 % interval rows.
     expect(html).toContain('<tr><th scope="row">fold 1</th>');
     expect(html).toContain('<th scope="row">mean (n = 3)</th>');
@@ -135,18 +96,23 @@ describe('renderBacktestReport', { timeout: 30_000 }, () => {
   it('embeds the data as JSON that parses back to what was given', () => {
     const { raw, data } = dataOf(html);
     expect(raw).not.toMatch(/</);
-    expect(data.format).toBe('barflow-backtest-report/1');
+    // Version 2: x of the charts over time is a period index (the ordinal axis), no longer seconds.
+    expect(data.format).toBe('barflow-backtest-report/2');
     expect(data.title).toBe('BTCUSDT sign model');
     expect(data.groupKind).toBe('fold');
     expect(data.overallMetrics).toEqual({ ...result.overall.metrics });
     expect(data.overallMetrics.periods).toBe(60_000);
 
-    // Equity: one x axis (seconds, increasing), the overall line first, then the folds.
+    // Equity: one x axis (period indices, increasing; t: their times in seconds), the overall line first, then the folds.
     const eq = data.equity;
     expect(eq.downsampled).toBe(true);
     expect(eq.lines.map((l) => l.name)).toEqual(['all out-of-sample periods', 'fold 1', 'fold 2', 'fold 3']);
     for (let i = 1; i < eq.x.length; i++) expect(eq.x[i]!).toBeGreaterThan(eq.x[i - 1]!);
+    for (let i = 1; i < eq.t.length; i++) expect(eq.t[i]!).toBeGreaterThan(eq.t[i - 1]!);
     const o = result.overall;
+    // The folds' periods are the overall series' periods: the time line is the overall one, and the
+    // day between two folds takes no room on it.
+    expect(data.timeline).toEqual({ periods: o.ts.length, barSeconds: 60, gaps: [] });
     const byTs = new Map<number, number>();
     for (let i = 0; i < o.ts.length; i++) byTs.set(o.ts[i]! / 1000, o.equity[i]!);
     const overallLine = eq.lines[0]!.y;
@@ -154,7 +120,8 @@ describe('renderBacktestReport', { timeout: 30_000 }, () => {
     overallLine.forEach((y, i) => {
       if (y === null) return;
       points++;
-      expect(y).toBe(byTs.get(eq.x[i]!)); // every plotted point is a real point, at its own time
+      expect(y).toBe(byTs.get(eq.t[i]!)); // every plotted point is a real point, at its own time
+      expect(eq.t[i]).toBe(o.ts[eq.x[i]!]! / 1000); // and at its own period
     });
     expect(points).toBeLessThanOrEqual(5_000);
     expect(points).toBeGreaterThan(4_000);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type ClassificationReport, renderBacktestReport } from '../../../src/training/backtest/report/htmlReport.js';
 import { CLASSIFICATION_COLORS, REPORT_COLORS } from '../../../src/training/backtest/report/reportData.js';
 import { classificationMetrics, reliabilityTable } from '../../../src/training/evaluation/classificationMetrics.js';
-import { makeBacktestResult, mulberry32 } from './backtestReportFixture.js';
+import { makeBacktestResult, makeTwoSymbolResult, mulberry32 } from './backtestReportFixture.js';
 
 /**
  * The report in a real browser: Debian's Chromium, headless, every request that is not the report
@@ -15,7 +15,8 @@ import { makeBacktestResult, mulberry32 } from './backtestReportFixture.js';
  * each series' colour across the plot) with no console error, no page error and no request.
  * With classification the page draws a fifth chart, the reliability diagram (its points and its
  * dashed diagonal on the canvas, the bin's count in the legend under the cursor).
- * The full-page screenshots go to $BARFLOW_REPORT_SCREENSHOT_DIR, else a fresh temp folder.
+ * The full-page screenshots go to $BARFLOW_REPORT_SCREENSHOT_DIR (kept), else a fresh temp folder
+ * (removed after the file's tests).
  */
 
 const CHROMIUM = process.env.BARFLOW_CHROMIUM ?? '/usr/bin/chromium';
@@ -41,6 +42,8 @@ interface CanvasCheck {
   coverage: number;
   /** The same for each colour asked for. */
   coverages: number[];
+  /** The first and last pixel column holding each colour (−1 when none). */
+  extents: [number, number][];
 }
 
 let browser: Browser | undefined;
@@ -68,6 +71,9 @@ async function launch(): Promise<Browser> {
 
 afterAll(async () => {
   await browser?.close();
+  // A folder of our own in the test run's temporary root is removed (tests/setup/tempRoot.ts checks);
+  // one named by BARFLOW_REPORT_SCREENSHOT_DIR is kept for looking at.
+  if (shotDir !== undefined && process.env.BARFLOW_REPORT_SCREENSHOT_DIR === undefined) rmSync(shotDir, { recursive: true, force: true });
 });
 
 describe('the HTML report in headless Chromium', { timeout: 60_000 }, () => {
@@ -253,6 +259,62 @@ describe('the HTML report with classification in headless Chromium', { timeout: 
   });
 });
 
+describe('the HTML report of two symbols six months apart in headless Chromium', { timeout: 60_000 }, () => {
+  it('draws one equity line per symbol, side by side on the axis of periods, with the gap marked between them', async () => {
+    const b = await launch();
+    const dir = screenshotDir();
+    // BTCUSDT in March (4,319 periods), ES in September (4,139): about half the axis each.
+    const result = makeTwoSymbolResult();
+    const file = join(dir, 'report-symbols.html');
+    writeFileSync(file, renderBacktestReport(result, { title: 'BTCUSDT + ES (synthetic, six months apart)' }));
+    const { context, page, outside, errors } = await openOffline(b, file);
+
+    await page.waitForSelector('body[data-charts-ready]', { timeout: 15_000 });
+    // Equity, drawdown, returns (no folds).
+    expect(await page.locator('body').getAttribute('data-charts-ready')).toBe('3');
+    const shot = join(dir, 'report-symbols.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`backtest report of two symbols, screenshot: ${shot} (page: ${file})`);
+    await page.locator('#chart-equity').screenshot({ path: join(dir, 'chart-equity-symbols.png') });
+
+    const C = REPORT_COLORS;
+    const eq = await page.evaluate(countColours, { id: 'chart-equity', colors: [C.overall, C.symbols[0], C.symbols[1], C.gap] });
+    const [, btc, es, gap] = eq.extents as [[number, number], [number, number], [number, number], [number, number]];
+    expect(eq.counts[0], 'equity: pixels of the portfolio line').toBeGreaterThan(1_000);
+    expect(eq.coverage, 'equity: the portfolio line runs across the plot').toBeGreaterThan(0.75);
+    expect(eq.counts[1], 'equity: pixels of the BTCUSDT line').toBeGreaterThan(500);
+    expect(eq.counts[2], 'equity: pixels of the ES line').toBeGreaterThan(500);
+    // On a time axis BTCUSDT's three days would be 1.5 % of the width; on the axis of periods each
+    // symbol gets its share of the periods, BTCUSDT on the left, ES on the right, and neither
+    // line crosses into the other's part.
+    for (const k of [1, 2]) {
+      expect(eq.coverages[k], `equity: columns of symbol ${k}'s line`).toBeGreaterThan(0.35);
+      expect(eq.coverages[k]).toBeLessThan(0.6);
+    }
+    expect(btc[1], 'BTCUSDT ends where ES starts').toBeLessThanOrEqual(es[0] + 4);
+    expect(es[0] - btc[1]).toBeLessThan(8);
+    // The gap's dashed line (and its label, right of it) between them.
+    expect(eq.counts[3], 'equity: pixels of the gap marker').toBeGreaterThan(60);
+    expect(Math.abs(gap[0] - btc[1]), 'the gap marker sits between the two symbols').toBeLessThan(8);
+
+    // The legend names every line and, under the cursor, the period's UTC time.
+    const legend = page.locator('#chart-equity .u-legend');
+    for (const name of ['out of sample', 'BTCUSDT', 'ES']) await expect(legend.innerText()).resolves.toContain(name);
+    const over = page.locator('#chart-equity .u-over');
+    const box = (await over.boundingBox())!;
+    await over.hover({ position: { x: box.width * 0.25, y: box.height / 2 } });
+    expect(await legend.innerText()).toMatch(/2023-03-1\d \d\d:\d\d · period \d+/);
+    await over.hover({ position: { x: box.width * 0.75, y: box.height / 2 } });
+    expect(await legend.innerText()).toMatch(/2023-09-2\d \d\d:\d\d · period \d+/);
+    await expect(page.locator('#metrics-symbols tbody tr').count()).resolves.toBe(3);
+
+    expect(outside, 'requests that left the page').toEqual([]);
+    expect(errors, 'console and page errors').toEqual([]);
+    await context.close();
+    console.log(`two symbols: BTCUSDT columns ${btc.join('–')}, ES ${es.join('–')}, gap marker ${gap.join('–')} of ${eq.width}`);
+  });
+});
+
 // The few DOM types the page function uses (the project compiles without lib "dom").
 interface PageCanvas {
   width: number;
@@ -283,7 +345,7 @@ function countColours({ id, colors }: { id: string; colors: string[] }): CanvasC
   };
   const canvases = doc.querySelectorAll(`#${id} canvas`);
   const canvas = canvases[0];
-  if (!canvas) return { id, canvases: 0, width: 0, height: 0, counts: colors.map(() => 0), coverage: 0, coverages: colors.map(() => 0) };
+  if (!canvas) return { id, canvases: 0, width: 0, height: 0, counts: colors.map(() => 0), coverage: 0, coverages: colors.map(() => 0), extents: colors.map((): [number, number] => [-1, -1]) };
   const { width, height } = canvas;
   const px = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
   const targets = colors.map(rgbOf);
@@ -304,5 +366,6 @@ function countColours({ id, colors }: { id: string; colors: string[] }): CanvasC
     for (const c of cols) covered += c;
     return covered / width;
   });
-  return { id, canvases: canvases.length, width, height, counts, coverage: coverages[0]!, coverages };
+  const extents = columns.map((cols): [number, number] => [cols.indexOf(1), cols.lastIndexOf(1)]);
+  return { id, canvases: canvases.length, width, height, counts, coverage: coverages[0]!, coverages, extents };
 }

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFoldsFile } from '../../../src/training/splits/index.js';
 import { ROOT } from '../../helpers/files.js';
 
@@ -33,6 +33,7 @@ function predictions(foldsPath: string, symbols: { symbol: string; rows: number 
 
 describe('barflow label → splits → backtest (the CLI, on the bundled samples)', { timeout: 60_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'barflow-training-cli-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
   const ds = join(work, 'ds');
   let symbols: { symbol: string; rows: number }[];
 
@@ -94,6 +95,14 @@ describe('barflow label → splits → backtest (the CLI, on the bundled samples
     expect(plain.overall.trades).toBeGreaterThan(0);
     // The same rows and predictions as the folds' union: the same series.
     expect(plain.overall).toEqual(folded.overall);
+    // Annualised over the time some symbol had rows (the bundled BTCUSDT and ES samples may be
+    // months apart): a 1-minute rate between a futures week's and a 24/7 market's, not periods
+    // over the calendar months between them; the longest drawdown in trading time.
+    expect(plain.periodsPerYear).toBeGreaterThan(300_000);
+    expect(plain.periodsPerYear).toBeLessThanOrEqual(525_960 + 1e-6);
+    expect(plain.barMs).toBe(60_000);
+    expect(plain.overall.maxDrawdownMs).toBe(plain.overall.maxDrawdownPeriods * 60_000);
+    expect(plain.bySymbol.map((s: { name: string }) => s.name)).toEqual(symbols.map((s) => s.symbol));
   });
 
   it('refuses with a clear error: a prediction for a row the dataset lacks, folds of another dataset, a bad method argument', async () => {

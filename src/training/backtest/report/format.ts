@@ -49,7 +49,7 @@ export const METRIC_NOTES: Record<ReportMetric, string> = {
   calmar: 'annual return / |max drawdown|',
   maxDrawdown: 'deepest fall from a running peak',
   maxDrawdownPeriods: 'longest time under a previous peak, in periods',
-  maxDrawdownMs: 'longest time under a previous peak',
+  maxDrawdownMs: 'longest time under a previous peak, in trading time (periods × bar)',
   winRate: 'trades with a positive net P&L',
   profitFactor: 'gross wins / gross losses',
   trades: 'runs of positions of one sign',

@@ -1,22 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { BacktestResult, BacktestSeries, MetricSummary } from '../backtestTypes.js';
-import {
-  CLASSIFICATION_LABELS,
-  type ClassificationColumn,
-  METRIC_LABELS,
-  METRIC_NOTES,
-  type ReportMetric,
-  escapeHtml,
-  formatClassificationMetric,
-  formatCount,
-  formatFixed,
-  formatMetric,
-  formatTrimmed,
-  formatUtc,
-} from './format.js';
-import { type ClassificationReport, type ReliabilityPlot, buildReportData, encodeReportData } from './reportData.js';
+import type { BacktestResult } from '../backtestTypes.js';
+import { escapeHtml, formatCount, formatDuration, formatMetric, formatUtc } from './format.js';
+import { type ClassificationReport, GAP_MARK_MS, buildReportData, encodeReportData, shownSymbols } from './reportData.js';
 import { reportScript } from './reportScript.js';
+import { classificationSection, groupsSection, overallTable, symbolsSection } from './tables.js';
 
 export type { ClassificationReport } from './reportData.js';
 
@@ -51,6 +39,7 @@ export function renderBacktestReport(result: BacktestResult, options: BacktestRe
     ...(classification ? { classification } : {}),
   });
   const groups = result.groups && result.groups.series.length > 0 ? result.groups : null;
+  const symbols = shownSymbols(result);
   const groupWord = groups?.kind === 'path' ? 'path' : 'fold';
   const h = data.returns;
   return `<!DOCTYPE html>
@@ -75,14 +64,14 @@ ${provenance(result.provenance)}
 <h2>Overall <span class="muted">(${escapeHtml(result.overall.name)})</span></h2>
 ${overallTable(result.overall)}
 </section>
-${classification && data.classification ? classificationSection(classification, data.classification.reliability) : ''}<section>
+${symbols.length > 0 ? symbolsSection(symbols, result.overall, result.periodsPerYear, result.barMs) : ''}${classification && data.classification ? classificationSection(classification, data.classification.reliability) : ''}<section>
 <h2>Equity</h2>
-<p class="caption">Growth of 1 over the out-of-sample periods, net of costs${groups ? `; thin lines: each ${groupWord} on its own, starting from 1` : ''}.${data.equity.downsampled ? ' Long series are drawn from the first, lowest, highest and last point of each bucket of periods.' : ''}</p>
+<p class="caption">Growth of 1 over the out-of-sample periods, net of costs${groups ? `; thin lines: each ${groupWord} on its own, starting from 1` : ''}${symbols.length > 0 ? `; one line per symbol traded alone (${escapeHtml(symbols.map((s) => s.name).join(', '))}), drawn only where that symbol has periods` : ''}. ${escapeHtml(axisNote(data.timeline.gaps.length))}${data.equity.downsampled ? ' Long series are drawn from the first, lowest, highest and last point of each bucket of periods.' : ''}</p>
 <div id="chart-equity" class="chart"></div>
 </section>
 <section>
 <h2>Drawdown</h2>
-<p class="caption">Fall of the overall equity from its running peak; deepest ${escapeHtml(formatMetric('maxDrawdown', result.overall.metrics.maxDrawdown))}, longest ${escapeHtml(formatMetric('maxDrawdownMs', result.overall.metrics.maxDrawdownMs))}.</p>
+<p class="caption">Fall of the overall equity from its running peak, on the same axis of trading periods; deepest ${escapeHtml(formatMetric('maxDrawdown', result.overall.metrics.maxDrawdown))}, longest ${escapeHtml(formatMetric('maxDrawdownMs', result.overall.metrics.maxDrawdownMs))} of trading time (${escapeHtml(formatCount(result.overall.metrics.maxDrawdownPeriods))} periods).</p>
 <div id="chart-drawdown" class="chart"></div>
 </section>
 <section>
@@ -141,13 +130,19 @@ function uplotAssets(): UplotAssets {
   return cachedAssets;
 }
 
+/** How to read the x axis of the charts over time. */
+function axisNote(gaps: number): string {
+  const marked = gaps > 0 ? ` Dashed vertical lines mark the ${gaps === 1 ? 'gap' : `${gaps} gaps`} longer than ${formatDuration(GAP_MARK_MS)} without a period.` : '';
+  return `The x axis counts trading periods: each period takes the same width and time without rows takes none; the ticks give the UTC time of their period.${marked}`;
+}
+
 function subtitle(result: BacktestResult): string {
   const o = result.overall;
   const parts: string[] = [];
   if (result.symbols.length > 0) parts.push(result.symbols.join(', '));
   if (o.ts.length > 0) parts.push(`${formatUtc(o.ts[0]!)} → ${formatUtc(o.ts[o.ts.length - 1]!)}`);
   parts.push(`${formatCount(o.metrics.periods)} periods`);
-  parts.push(`${formatCount(result.periodsPerYear)} periods per year`);
+  parts.push(`${formatCount(Math.round(result.periodsPerYear))} periods per year`);
   const g = result.groups;
   if (g && g.series.length > 0) parts.push(`${g.series.length} ${g.kind === 'path' ? 'CPCV paths' : 'folds'}`);
   return parts.join(' · ');
@@ -164,132 +159,6 @@ function provenance(p: Record<string, string>): string {
   if (entries.length === 0) return '';
   const rows = entries.map(([k, v]) => `<dt>${escapeHtml(humanize(k))}</dt><dd><code>${escapeHtml(String(v))}</code></dd>`);
   return `<dl class="provenance">\n${rows.join('\n')}\n</dl>`;
-}
-
-const OVERALL_ROWS: ReportMetric[] = [
-  'totalReturn',
-  'annualReturn',
-  'annualVolatility',
-  'sharpe',
-  'sortino',
-  'calmar',
-  'maxDrawdown',
-  'maxDrawdownMs',
-  'winRate',
-  'profitFactor',
-  'trades',
-  'turnover',
-  'exposure',
-  'costs',
-  'periods',
-];
-
-function overallTable(s: BacktestSeries): string {
-  const rows = OVERALL_ROWS.map((m) => {
-    let value = formatMetric(m, s.metrics[m]);
-    if (m === 'maxDrawdownMs') value += ` (${formatCount(s.metrics.maxDrawdownPeriods)} periods)`;
-    return `<tr data-metric="${m}"><th scope="row">${escapeHtml(METRIC_LABELS[m])}</th><td class="num">${escapeHtml(value)}</td><td class="muted">${escapeHtml(METRIC_NOTES[m])}</td></tr>`;
-  });
-  return `<table id="metrics-overall" class="metrics">\n<thead><tr><th>Metric</th><th class="num">Value</th><th>Meaning</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
-}
-
-const GROUP_COLUMNS: ReportMetric[] = [
-  'periods',
-  'totalReturn',
-  'sharpe',
-  'sortino',
-  'maxDrawdown',
-  'maxDrawdownMs',
-  'winRate',
-  'profitFactor',
-  'trades',
-  'exposure',
-  'costs',
-];
-
-function groupsSection(kind: 'fold' | 'path', series: BacktestSeries[], summary: MetricSummary[], barMetric: 'sharpe' | 'totalReturn'): string {
-  const word = kind === 'path' ? 'path' : 'fold';
-  const plural = kind === 'path' ? 'CPCV paths' : 'folds';
-  const head = GROUP_COLUMNS.map((m) => `<th class="num">${escapeHtml(m === 'maxDrawdownMs' ? 'Longest drawdown' : METRIC_LABELS[m].replace(' ratio', ''))}</th>`).join('');
-  const body = series.map(
-    (s) => `<tr><th scope="row">${escapeHtml(s.name)}</th>${GROUP_COLUMNS.map((m) => `<td class="num">${escapeHtml(formatMetric(m, s.metrics[m]))}</td>`).join('')}</tr>`,
-  );
-  const byMetric = new Map(summary.map((m) => [m.metric as ReportMetric, m]));
-  let foot = '';
-  if (summary.length > 0) {
-    const n = Math.max(...summary.map((m) => m.n));
-    // f returns HTML (its numbers escaped).
-    const cell = (m: ReportMetric, f: (x: MetricSummary) => string): string => {
-      const x = byMetric.get(m);
-      return `<td class="num">${x ? f(x) : ''}</td>`;
-    };
-    const mean = GROUP_COLUMNS.map((m) => cell(m, (x) => escapeHtml(formatMetric(m, x.mean)))).join('');
-    // The interval may wrap between its two ends, never inside one.
-    const ci = GROUP_COLUMNS.map((m) =>
-      cell(m, (x) => `<span class="nw">[${escapeHtml(formatMetric(m, x.lo))},</span> <span class="nw">${escapeHtml(formatMetric(m, x.hi))}]</span>`),
-    ).join('');
-    foot = `<tfoot>\n<tr class="summary"><th scope="row">mean (n = ${escapeHtml(formatCount(n))})</th>${mean}</tr>\n<tr class="summary ci"><th scope="row">95 % interval</th>${ci}</tr>\n</tfoot>\n`;
-  }
-  const s = byMetric.get(barMetric);
-  const barName = barMetric === 'sharpe' ? 'Sharpe ratio' : 'total return';
-  const band = s
-    ? ` Dashed line: the mean over the ${plural} (${escapeHtml(formatMetric(barMetric, s.mean))}); band: its 95 % interval [${escapeHtml(formatMetric(barMetric, s.lo))}, ${escapeHtml(formatMetric(barMetric, s.hi))}] (Student t).`
-    : '';
-  return `<section id="groups">
-<h2>Per ${word}</h2>
-<p class="caption">${escapeHtml(barName.charAt(0).toUpperCase() + barName.slice(1))} of each of the ${series.length} ${plural}.${band}</p>
-<div id="chart-groups" class="chart"></div>
-<div class="scroll">
-<table id="metrics-groups" class="metrics wide">
-<thead><tr><th>${escapeHtml(word)}</th>${head}</tr></thead>
-<tbody>
-${body.join('\n')}
-</tbody>
-${foot}</table>
-</div>
-</section>`;
-}
-
-const CLASSIFICATION_COLUMNS: ClassificationColumn[] = ['n', 'logLoss', 'brier', 'auc', 'accuracy', 'baseRate'];
-
-function classificationSection(c: ClassificationReport, plot: ReliabilityPlot): string {
-  const head = CLASSIFICATION_COLUMNS.map((m) => `<th class="num">${escapeHtml(CLASSIFICATION_LABELS[m])}</th>`).join('');
-  const row = (name: string, m: ClassificationReport['overall'], cls: string): string =>
-    `<tr${cls}><th scope="row">${escapeHtml(name)}</th>${CLASSIFICATION_COLUMNS.map((k) => `<td class="num">${escapeHtml(formatClassificationMetric(k, m[k]))}</td>`).join('')}</tr>`;
-  const groups = c.perGroup ?? [];
-  const rows = [row('overall', c.overall, ' class="total"'), ...groups.map((g) => row(g.name, g.metrics, ''))];
-  const bins = c.reliability.map((b) => {
-    const range = `${formatTrimmed(b.lo)}–${formatTrimmed(b.hi)}`;
-    const filled = b.count > 0;
-    return `<tr${filled ? '' : ' class="muted"'}><th scope="row">${escapeHtml(range)}</th><td class="num">${escapeHtml(formatCount(b.count))}</td><td class="num">${escapeHtml(filled ? formatFixed(b.meanPredicted, 3) : '–')}</td><td class="num">${escapeHtml(filled ? formatFixed(b.observed, 3) : '–')}</td></tr>`;
-  });
-  const reliabilityCaption =
-    plot.n > 0
-      ? `Reliability diagram of the ${escapeHtml(formatCount(plot.n))} predictions: for each probability bin with predictions, the mean predicted probability (x) against the observed frequency of the positive outcome (y); a point's area grows with the number of predictions in its bin (the legend under the cursor and the table give it)${plot.empty > 0 ? `; ${escapeHtml(formatCount(plot.empty))} empty ${plot.empty === 1 ? 'bin' : 'bins'} left out` : ''}. Dashed: perfectly calibrated (y = x); above it the model under-predicts the positive outcome, below it over-predicts.`
-      : 'No bin holds a prediction: the reliability diagram shows only the diagonal.';
-  return `<section id="classification">
-<h2>Classification${c.title ? ` <span class="muted">(${escapeHtml(c.title)})</span>` : ''}</h2>
-<p class="caption">Predicted probabilities against the 0/1 outcomes${groups.length > 0 ? ', overall and per group' : ''}. Log loss and Brier score: lower is better (always predicting 0.5 scores 0.6931 and 0.2500); AUC: 0.5 is no ranking skill, 1 a perfect ranking; accuracy at a threshold of 0.5; base rate: the share of positive outcomes.</p>
-<div class="scroll">
-<table id="metrics-classification" class="metrics">
-<thead><tr><th></th>${head}</tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
-</table>
-</div>
-<p class="caption">${reliabilityCaption}</p>
-<div class="reliability">
-<div id="chart-reliability" class="chart"></div>
-<table id="reliability-bins" class="metrics">
-<thead><tr><th>Bin</th><th class="num">Predictions</th><th class="num">Mean predicted</th><th class="num">Observed</th></tr></thead>
-<tbody>
-${bins.join('\n')}
-</tbody>
-</table>
-</div>
-</section>
-`;
 }
 
 /** For the configuration shown: non-finite numbers and bigints written as text rather than dropped. */
@@ -322,6 +191,7 @@ table.metrics tfoot tr.summary th, table.metrics tfoot tr.summary td { backgroun
 table.metrics tfoot tr.summary:first-child th, table.metrics tfoot tr.summary:first-child td { border-top: 2px solid var(--line); }
 table.metrics.wide { font-size: 13px; }
 table.metrics tfoot tr.ci td { white-space: normal; font-weight: normal; }
+table.metrics tr.portfolio th, table.metrics tr.portfolio td { font-weight: 600; border-top: 2px solid var(--line); }
 .nw { white-space: nowrap; }
 .scroll { overflow-x: auto; }
 .chart { width: 100%; min-height: 40px; margin: 0 0 4px; }

@@ -1,5 +1,8 @@
 import type { ClassificationMetrics, ReliabilityBin } from '../../evaluation/classificationMetrics.js';
-import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricName } from '../backtestTypes.js';
+import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricName, type SymbolSeries } from '../backtestTypes.js';
+import { type PlotLines, type ReportTimeline, plotLines, reportTimeline, unionTimes } from './plotLines.js';
+
+export { type LineInput, type PlotLine, type PlotLines, type ReportTimeline, type TimelineGap, GAP_MARK_MS, m4Indices, plotLines } from './plotLines.js';
 
 /**
  * The data the report's inline script draws, computed here once (downsampled lines, histogram bins,
@@ -7,15 +10,24 @@ import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricName
  * tables, which show them as "–" or "∞", are rendered in TypeScript from the original values.
  */
 export interface ReportData {
-  format: 'barflow-backtest-report/1';
+  /** /2: x of the charts over time is a period index (ordinal axis), no longer seconds. */
+  format: 'barflow-backtest-report/2';
   title: string;
   periodsPerYear: number;
   symbols: string[];
   groupKind: 'fold' | 'path' | null;
-  /** Equity curves on one time axis (seconds, UTC): the overall series first, then each group's. */
+  /** The ordinal axis the equity and drawdown charts share: periods, bar length, marked gaps. */
+  timeline: ReportTimeline;
+  /**
+   * Equity curves on the ordinal axis: the overall series first, then (with two symbols or more)
+   * each symbol traded alone, then each group's, drawn in that order: a fold that holds one symbol
+   * only is that symbol's curve over its rows, and its thinner line stays visible on top.
+   */
   equity: PlotLines;
   /** The overall series' drawdown (≤ 0). */
   drawdown: PlotLines;
+  /** With two symbols or more: each symbol's series' metrics (non-finite → null), in `symbols` order; else empty. */
+  symbolMetrics: { name: string; metrics: Record<MetricName | 'periods', number | null> }[];
   /** Histogram of the overall series' per-period returns; null when there is no active period. */
   returns: ReturnHistogram | null;
   /** One bar per fold or path; null without groups. */
@@ -28,22 +40,6 @@ export interface ReportData {
    * them, so that a report without classification keeps its bytes.
    */
   classification?: ClassificationData;
-}
-
-export interface PlotLine {
-  name: string;
-  color: string;
-  width: number;
-  /** Values at `x`, null where the line has no point (lines span those gaps). */
-  y: (number | null)[];
-}
-
-export interface PlotLines {
-  /** Seconds since the epoch (uPlot's time unit), strictly increasing. */
-  x: number[];
-  lines: PlotLine[];
-  /** True when some line was reduced to first/min/max/last points per bucket. */
-  downsampled: boolean;
 }
 
 export interface ReturnHistogram {
@@ -132,6 +128,9 @@ export interface ReportDataOptions {
 export const REPORT_COLORS = {
   overall: '#1f6feb',
   groups: ['#e8710a', '#1a7f37', '#8250df', '#cf222e', '#0e8a8a', '#bf8700', '#6e7781', '#d63384'],
+  /** Per-symbol lines: apart from the overall and group colours, so that each can be told on the canvas. */
+  symbols: ['#7d4e00', '#54aeff', '#ec6cb9', '#4ac26b', '#a475f9', '#fa4549'],
+  gap: '#8c959f',
   drawdown: '#cf222e',
   drawdownFill: 'rgba(207, 34, 46, 0.18)',
   returns: '#1f6feb',
@@ -155,11 +154,23 @@ export function buildReportData(result: BacktestResult, options: ReportDataOptio
   const maxPoints = Math.max(8, Math.floor(options.maxPoints ?? DEFAULT_MAX_POINTS));
   const overall = result.overall;
   const groups = result.groups?.series ?? [];
-  // A group covers a share of the time line (a fold) or all of it (a path): either way, giving each
-  // maxPoints / k keeps the whole chart near 2 × maxPoints points.
+  // A group covers a share of the time line (a fold) or all of it (a path), and so does a symbol:
+  // giving each of k groups maxPoints / k (and each of m symbols maxPoints / m) keeps the chart
+  // within 2 × maxPoints x values (3 × with symbols) whatever k and m.
   const groupBudget = Math.max(64, Math.floor(maxPoints / Math.max(1, groups.length)));
+  // One symbol's own series is the overall series: it is drawn only when there are several.
+  const symbols = shownSymbols(result);
+  const symbolBudget = Math.max(64, Math.floor(maxPoints / Math.max(1, symbols.length)));
   const equityLines = [
     { name: overall.name, color: REPORT_COLORS.overall, width: 2.5, ts: overall.ts, y: overall.equity, budget: maxPoints },
+    ...symbols.map((s, i) => ({
+      name: s.name,
+      color: REPORT_COLORS.symbols[i % REPORT_COLORS.symbols.length]!,
+      width: 1.75,
+      ts: s.ts,
+      y: s.equity,
+      budget: symbolBudget,
+    })),
     ...groups.map((s, i) => ({
       name: s.name,
       color: REPORT_COLORS.groups[i % REPORT_COLORS.groups.length]!,
@@ -169,14 +180,17 @@ export function buildReportData(result: BacktestResult, options: ReportDataOptio
       budget: groupBudget,
     })),
   ];
+  const times = unionTimes([overall.ts, ...groups.map((s) => s.ts), ...symbols.map((s) => s.ts)]);
   return {
-    format: 'barflow-backtest-report/1',
+    format: 'barflow-backtest-report/2',
     title: options.title,
     periodsPerYear: finiteOrNull(result.periodsPerYear) ?? 0,
     symbols: [...result.symbols],
     groupKind: result.groups?.kind ?? null,
-    equity: plotLines(equityLines),
-    drawdown: plotLines([{ name: 'drawdown', color: REPORT_COLORS.drawdown, width: 1.5, ts: overall.ts, y: overall.drawdown, budget: maxPoints }]),
+    timeline: reportTimeline(times, result.barMs),
+    equity: plotLines(equityLines, times),
+    drawdown: plotLines([{ name: 'drawdown', color: REPORT_COLORS.drawdown, width: 1.5, ts: overall.ts, y: overall.drawdown, budget: maxPoints }], times),
+    symbolMetrics: symbols.map((s) => ({ name: s.name, metrics: metricRecord(s) })),
     returns: returnHistogram(overall),
     groups: groupBars(result),
     overallMetrics: metricRecord(overall),
@@ -208,80 +222,9 @@ function metricRecord(s: BacktestSeries): Record<MetricName | 'periods', number 
   return out;
 }
 
-interface LineInput {
-  name: string;
-  color: string;
-  width: number;
-  ts: Float64Array;
-  y: Float64Array;
-  budget: number;
-}
-
-/** Each line downsampled on its own (exact x), then all put on the union of their x. */
-export function plotLines(inputs: LineInput[]): PlotLines {
-  let downsampled = false;
-  const picked = inputs.map((line) => {
-    const idx = m4Indices(line.ts, line.y, line.budget);
-    if (idx.length < countFinite(line.ts, line.y)) downsampled = true;
-    return idx;
-  });
-  let total = 0;
-  for (const idx of picked) total += idx.length;
-  const all = new Float64Array(total);
-  let k = 0;
-  picked.forEach((idx, i) => {
-    for (const j of idx) all[k++] = inputs[i]!.ts[j]!;
-  });
-  all.sort();
-  const xs: number[] = [];
-  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) xs.push(all[i]!);
-  const lines = inputs.map((line, i): PlotLine => {
-    const y: (number | null)[] = new Array<number | null>(xs.length).fill(null);
-    let pos = 0;
-    for (const j of picked[i]!) {
-      const t = line.ts[j]!;
-      // The picked indices are in time order when ts is (the normal case); search otherwise.
-      if (!(xs[pos]! <= t)) pos = 0;
-      while (xs[pos]! < t) pos++;
-      y[pos] = line.y[j]!;
-    }
-    return { name: line.name, color: line.color, width: line.width, y };
-  });
-  return { x: xs.map((t) => t / 1000), lines, downsampled };
-}
-
-function countFinite(ts: Float64Array, y: Float64Array): number {
-  let n = 0;
-  for (let i = 0; i < ts.length; i++) if (Number.isFinite(ts[i]!) && Number.isFinite(y[i]!)) n++;
-  return n;
-}
-
-/**
- * The indices of the points to plot, in order: all finite points when they are at most `budget`,
- * else per bucket of consecutive points the first, the lowest, the highest and the last (M4), so
- * that no peak or trough (and no drawdown) disappears and the line starts and ends where it does.
- */
-export function m4Indices(ts: Float64Array, y: Float64Array, budget: number): number[] {
-  const valid: number[] = [];
-  for (let i = 0; i < ts.length; i++) if (Number.isFinite(ts[i]!) && Number.isFinite(y[i]!)) valid.push(i);
-  if (valid.length <= budget) return valid;
-  const buckets = Math.max(1, Math.floor(budget / 4));
-  const out: number[] = [];
-  for (let b = 0; b < buckets; b++) {
-    const from = Math.floor((b * valid.length) / buckets);
-    const to = Math.floor(((b + 1) * valid.length) / buckets); // exclusive
-    if (to <= from) continue;
-    let lo = from;
-    let hi = from;
-    for (let v = from + 1; v < to; v++) {
-      const val = y[valid[v]!]!;
-      if (val < y[valid[lo]!]!) lo = v;
-      if (val > y[valid[hi]!]!) hi = v;
-    }
-    const keep = [from, lo, hi, to - 1].sort((a, c) => a - c);
-    for (let q = 0; q < keep.length; q++) if (q === 0 || keep[q] !== keep[q - 1]) out.push(valid[keep[q]!]!);
-  }
-  return out;
+/** The per-symbol series the report shows: all of them with two symbols or more, none with one. */
+export function shownSymbols(result: BacktestResult): SymbolSeries[] {
+  return result.bySymbol.length >= 2 ? result.bySymbol : [];
 }
 
 /** Histogram of the returns of every non-idle period (an idle period: no exposure and a return of 0). */

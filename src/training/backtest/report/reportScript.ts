@@ -4,7 +4,8 @@
  * with the inlined uPlot into `#chart-equity`, `#chart-drawdown`, `#chart-returns` and
  * `#chart-groups` (and `#chart-reliability` with classification), and sets
  * `document.body.dataset.chartsReady` to the number of charts drawn once each has drawn
- * (`data-charts-expected` says how many there are).
+ * (`data-charts-expected` says how many there are). Equity and drawdown are drawn over period
+ * indices (an ordinal axis: time without rows takes no width), labelled with the periods' times.
  *
  * The reliability diagram's code is only part of the script of a report with classification:
  * without it the script, like the rest of the page, keeps its bytes.
@@ -43,21 +44,77 @@ const SCRIPT_START = String.raw`(function () {
     return splits.map(function (v) { return v == null ? '' : v.toFixed(d); });
   }
   function widthOf(el) { return Math.max(320, Math.floor(el.getBoundingClientRect().width)); }
-  var timeSeries = { label: 'time (UTC)', value: '{YYYY}-{MM}-{DD} {HH}:{mm}' };
+  var fmtFull = uPlot.fmtDate('{YYYY}-{MM}-{DD} {HH}:{mm}');
   var fmtDay = uPlot.fmtDate('{YYYY}-{MM}-{DD}');
   var fmtHour = uPlot.fmtDate('{MM}-{DD} {HH}:{mm}');
   var fmtMinute = uPlot.fmtDate('{HH}:{mm}');
-  function timeValues(u, splits, axisIdx, space, incr) {
-    var f = incr >= 86400 ? fmtDay : incr >= 3600 ? fmtHour : fmtMinute;
-    return splits.map(function (v) { return v == null ? '' : f(utc(v)); });
-  }
-  var timeAxis = { label: 'time (UTC)', labelSize: 24, space: 90, values: timeValues };
   var noPoints = { show: false };
+
+  // The charts over time share an ordinal x axis: x is a period's index, so time without rows takes
+  // no width; d.t holds the time (seconds, UTC) of each plotted x, for ticks and the legend.
+  function closest(xs, v) {
+    var lo = 0, hi = xs.length - 1;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (xs[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo > 0 && Math.abs(xs[lo - 1] - v) <= Math.abs(xs[lo] - v) ? lo - 1 : lo;
+  }
+  function periodSeries(d) {
+    return { label: 'period (UTC)', value: function (u, v, si, i) {
+      return i == null || !isNum(d.t[i]) ? '–' : fmtFull(utc(d.t[i])) + ' · period ' + (d.x[i] + 1);
+    } };
+  }
+  function periodAxis(d) {
+    return {
+      label: 'trading periods (ticks: UTC time of the period)', labelSize: 24, space: 90,
+      // Ticks only at plotted periods, whose times are known: about one per 110 px.
+      splits: function (u, axisIdx, min, max) {
+        // Centred in n equal slices, so that no label is cut at either edge.
+        var n = Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 110));
+        var out = [];
+        for (var k = 0; k < n; k++) {
+          var x = d.x[closest(d.x, min + ((max - min) * (k + 0.5)) / n)];
+          if (x >= min && x <= max && out.indexOf(x) < 0) out.push(x);
+        }
+        return out;
+      },
+      values: function (u, splits) {
+        var ts = splits.map(function (v) { return d.t[closest(d.x, v)]; });
+        var steps = [];
+        for (var i = 1; i < ts.length; i++) steps.push(ts[i] - ts[i - 1]);
+        steps.sort(function (a, b) { return a - b; });
+        var step = steps.length > 0 ? steps[steps.length >> 1] : 86400;
+        var f = step >= 86400 ? fmtDay : step >= 3600 ? fmtHour : fmtMinute;
+        return ts.map(function (t) { return isNum(t) ? f(utc(t)) : ''; });
+      }
+    };
+  }
+  // A dashed vertical line (and its length) between the two periods either side of a long gap;
+  // the label at the bottom where the chart's area hangs from the top (drawdown).
+  function gapMarks(labelAtBottom) { return function (u) { markGaps(u, labelAtBottom); }; }
+  function markGaps(u, labelAtBottom) {
+    var gaps = data.timeline.gaps;
+    if (!gaps || gaps.length === 0) return;
+    var ctx = u.ctx, dpr = devicePixelRatio, b = u.bbox;
+    ctx.save();
+    ctx.strokeStyle = C.gap;
+    ctx.fillStyle = C.gap;
+    ctx.lineWidth = 1.5 * dpr;
+    ctx.setLineDash([5 * dpr, 4 * dpr]);
+    ctx.font = (11 * dpr) + 'px system-ui, sans-serif';
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
+    gaps.forEach(function (g) {
+      var px = Math.round(u.valToPos(g.at - 0.5, 'x', true)) + 0.5;
+      if (!(px >= b.left && px <= b.left + b.width)) return;
+      ctx.beginPath(); ctx.moveTo(px, b.top); ctx.lineTo(px, b.top + b.height); ctx.stroke();
+      ctx.fillText(g.label, px + 4 * dpr, labelAtBottom ? b.top + b.height - 5 * dpr : b.top + 12 * dpr);
+    });
+    ctx.restore();
+  }
 
   function equityChart() {
     var d = data.equity;
     if (!d || d.x.length === 0) return null;
-    var series = [timeSeries];
+    var series = [periodSeries(d)];
     d.lines.forEach(function (l) {
       series.push({ label: l.name, stroke: l.color, width: l.width, spanGaps: true, points: noPoints, value: fixed(4) });
     });
@@ -65,9 +122,11 @@ const SCRIPT_START = String.raw`(function () {
       id: 'chart-equity', height: 360,
       data: [d.x].concat(d.lines.map(function (l) { return l.y; })),
       opts: {
-        tzDate: utc, series: series,
-        axes: [timeAxis, { label: 'equity (growth of 1)', size: 64, values: numAxis }],
-        cursor: { drag: { x: true, y: false } }
+        series: series,
+        scales: { x: { time: false } },
+        axes: [periodAxis(d), { label: 'equity (growth of 1)', size: 64, values: numAxis }],
+        cursor: { drag: { x: true, y: false } },
+        hooks: { draw: [gapMarks(false)] }
       }
     };
   }
@@ -80,12 +139,12 @@ const SCRIPT_START = String.raw`(function () {
       id: 'chart-drawdown', height: 260,
       data: [d.x, l.y],
       opts: {
-        tzDate: utc,
-        series: [timeSeries, { label: 'drawdown', stroke: l.color, fill: C.drawdownFill, fillTo: 0, width: l.width,
+        series: [periodSeries(d), { label: 'drawdown', stroke: l.color, fill: C.drawdownFill, fillTo: 0, width: l.width,
           spanGaps: true, points: noPoints, value: function (u, v) { return pct(v); } }],
-        scales: { y: { range: function (u, min) { var lo = Math.min(isNum(min) ? min : 0, 0); return [lo === 0 ? -0.01 : lo * 1.08, 0]; } } },
-        axes: [timeAxis, { label: 'drawdown', size: 64, values: pctAxis }],
-        cursor: { drag: { x: true, y: false } }
+        scales: { x: { time: false }, y: { range: function (u, min) { var lo = Math.min(isNum(min) ? min : 0, 0); return [lo === 0 ? -0.01 : lo * 1.08, 0]; } } },
+        axes: [periodAxis(d), { label: 'drawdown', size: 64, values: pctAxis }],
+        cursor: { drag: { x: true, y: false } },
+        hooks: { draw: [gapMarks(true)] }
       }
     };
   }
