@@ -8,20 +8,36 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = resolve(ROOT, 'tests', 'fixtures');
 export const SAMPLES = resolve(ROOT, 'data', 'samples');
 
-/**
- * The real files of shared/data (beside the checkout, as in CI). On a machine without them the
- * committed samples, slices of the same files, stand in, so the tests still run on real data.
- */
-const SHARED = resolve(process.env.BARFLOW_SHARED_DATA ?? resolve(ROOT, '..', 'shared', 'data'));
-export const REAL_FILES: { file: string; symbol: string }[] = existsSync(resolve(SHARED, 'BTCUSDT_binanceus_1m_20230301_20230321.csv'))
+export interface DataFile {
+  file: string;
+  symbol: string;
+}
+
+/** The committed samples (data/samples/SOURCES.md): slices of the shared/data files, what a fresh clone has. */
+export const SAMPLE_FILES: DataFile[] = [
+  { file: resolve(SAMPLES, 'BTCUSDT_binanceus_1m_20230310_20230313.csv'), symbol: 'BTCUSDT' },
+  { file: resolve(SAMPLES, 'ES_firstratedata_1m_20230924_20230929.csv'), symbol: 'ES' },
+];
+
+/** The real files of shared/data, beside the checkout as in CI; null on a machine without them (a user's clone). */
+export const SHARED_DATA = resolve(process.env.BARFLOW_SHARED_DATA ?? resolve(ROOT, '..', 'shared', 'data'));
+export const SHARED_FILES: DataFile[] | null = existsSync(resolve(SHARED_DATA, 'BTCUSDT_binanceus_1m_20230301_20230321.csv'))
   ? [
-      { file: resolve(SHARED, 'BTCUSDT_binanceus_1m_20230301_20230321.csv'), symbol: 'BTCUSDT' },
-      { file: resolve(SHARED, 'ES_firstratedata_1m_20230924_20231009.csv'), symbol: 'ES' },
+      { file: resolve(SHARED_DATA, 'BTCUSDT_binanceus_1m_20230301_20230321.csv'), symbol: 'BTCUSDT' },
+      { file: resolve(SHARED_DATA, 'ES_firstratedata_1m_20230924_20231009.csv'), symbol: 'ES' },
     ]
-  : [
-      { file: resolve(SAMPLES, 'BTCUSDT_binanceus_1m_20230310_20230313.csv'), symbol: 'BTCUSDT' },
-      { file: resolve(SAMPLES, 'ES_firstratedata_1m_20230924_20230929.csv'), symbol: 'ES' },
-    ];
+  : null;
+
+/**
+ * What the determinism and parity tests that depend on data run on: the committed samples in every
+ * run, so that a fresh clone's path is CI's path too, and shared/data as well where it is present.
+ * (A replay that differed only on the samples once passed CI, which had shared/data, and failed
+ * every user's first `npm test`.)
+ */
+export const DATA_SETS: { name: string; files: DataFile[] }[] = [{ name: 'samples', files: SAMPLE_FILES }, ...(SHARED_FILES ? [{ name: 'shared/data', files: SHARED_FILES }] : [])];
+
+/** The largest real data at hand, for tests that read data exactly: shared/data, else the samples. */
+export const REAL_FILES: DataFile[] = SHARED_FILES ?? SAMPLE_FILES;
 
 /**
  * Reads a normalized CSV (ts,open,high,low,close,volume) with a deliberately naive parser built

@@ -2,24 +2,32 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createKafka } from '../../src/streams/kafka/kafkaClient.js';
-import { ROOT, SAMPLES } from './files.js';
+import { type DataFile, ROOT, SAMPLES, SHARED_DATA } from './files.js';
 import { endpoints, unique } from './services.js';
+
+function csvFiles(dir: string): DataFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.csv') && !n.includes('corrupt'));
+  } catch {
+    names = [];
+  }
+  return names.sort().map((n) => ({ file: join(dir, n), symbol: basename(n).split('_')[0]! }));
+}
 
 /**
  * Every CSV of shared/data (CI has it beside the checkout; hidden data from other venues may be put
  * there), or the committed samples; the symbol is the file name up to its first `_`, as replay does.
  */
-export function sharedBarFiles(): { file: string; symbol: string }[] {
-  const dir = resolve(process.env.BARFLOW_SHARED_DATA ?? resolve(ROOT, '..', 'shared', 'data'));
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.csv'));
-  } catch {
-    names = [];
-  }
-  const base = names.length > 0 ? dir : SAMPLES;
-  if (names.length === 0) names = readdirSync(SAMPLES).filter((n) => n.endsWith('.csv') && !n.includes('corrupt'));
-  return names.sort().map((n) => ({ file: join(base, n), symbol: basename(n).split('_')[0]! }));
+export function sharedBarFiles(): DataFile[] {
+  const shared = csvFiles(SHARED_DATA);
+  return shared.length > 0 ? shared : csvFiles(SAMPLES);
+}
+
+/** The live parity tests' data: the committed samples in every run, and shared/data's files too where present (see DATA_SETS). */
+export function liveDataSets(): { name: string; files: DataFile[] }[] {
+  const shared = csvFiles(SHARED_DATA);
+  return [{ name: 'samples', files: csvFiles(SAMPLES) }, ...(shared.length > 0 ? [{ name: 'shared/data', files: shared }] : [])];
 }
 
 export interface LiveNames {

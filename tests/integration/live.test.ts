@@ -11,8 +11,8 @@ import { encodeBar } from '../../src/streams/kafka/barMessage.js';
 import { createKafka, idempotentProducer } from '../../src/streams/kafka/kafkaClient.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
 import { readAll } from '../helpers/files.js';
-import { type LiveNames, LiveProcess, sharedBarFiles, waitCommitted, writeLiveConfig } from '../helpers/live.js';
-import { barflow, consumeAll, consumeUntil, createTopic, endpoints } from '../helpers/services.js';
+import { type LiveNames, LiveProcess, liveDataSets, sharedBarFiles, waitCommitted, writeLiveConfig } from '../helpers/live.js';
+import { barflow, consumeAll, consumeUntil, createTopic, endpoints, unique } from '../helpers/services.js';
 import { mulberry32 } from '../helpers/random.js';
 import { waitUntil } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tempDir.js';
@@ -48,7 +48,7 @@ async function directFeatures(file: string, symbol: string): Promise<Buffer> {
   const id = `${file}@${symbol}`;
   let out = direct.get(id);
   if (out === undefined) {
-    const path = join(work, `${symbol}.direct.csv`);
+    const path = join(work, `${unique(symbol)}.direct.csv`);
     const r = await barflow(['features', '-i', file, '-s', symbol, '-o', path, '--rejects', join(work, `${symbol}.direct.rejects.jsonl`)]);
     expect(r.code, r.stderr).toBe(0);
     out = readFileSync(path);
@@ -111,16 +111,16 @@ async function expectFeatureTopic(topic: string, rows: number): Promise<void> {
   expect(seen.size).toBe(rows);
 }
 
-describe('barflow live', { timeout: 300_000 }, () => {
+describe.each(liveDataSets())('barflow live ($name)', { timeout: 300_000 }, ({ files }) => {
   it('parity: rows stored in QuestDB are byte-identical to barflow features on each file; predictions for every row; SIGTERM commits and exits 0', async () => {
     const { file, names } = config({ model: true });
-    await produce(names.bars);
+    await produce(names.bars, undefined, files);
     const p = live(file);
     await p.ready();
     await waitCommitted(names.group, names.bars);
     const inMetrics = await p.metric('barflow_live_feature_rows_total');
     expect(await p.stop()).toBe(0);
-    const rows = await expectParity(names.featuresTable);
+    const rows = await expectParity(names.featuresTable, files);
     expect(inMetrics).toBe(rows);
     await expectFeatureTopic(names.features, rows);
     await db.waitForWal(names.predictionsTable);
@@ -142,7 +142,7 @@ function splitStreams(streams: Stream, share: number): { head: Stream; tail: Str
     const cut = Math.floor(rows.length * share);
     headRows += cut;
     const part = (name: string, lines: string[]) => {
-      const path = join(work, `${symbol}.${name}.csv`);
+      const path = join(work, `${unique(symbol)}.${name}.csv`);
       writeFileSync(path, `${[header, ...lines].join('\n')}\n`);
       return { file: path, symbol };
     };
@@ -152,7 +152,7 @@ function splitStreams(streams: Stream, share: number): { head: Stream; tail: Str
   return { head, tail, headRows };
 }
 
-describe('barflow live, interrupted', { timeout: 300_000 }, () => {
+describe.each(liveDataSets())('barflow live, interrupted ($name)', { timeout: 300_000 }, ({ files }) => {
   it('crash: killed with kill -9 at three random points while bars stream in, restarted each time: still byte-identical, no row missing, no duplicate in QuestDB, re-sent rows identical', async () => {
     const seed = Number(process.env.BARFLOW_TEST_SEED ?? Date.now() % 100_000);
     const next = mulberry32(seed);
@@ -161,7 +161,7 @@ describe('barflow live, interrupted', { timeout: 300_000 }, () => {
     // bars to read, which it can only continue from the state the killed ones checkpointed. (Sent
     // all at once, the bars could all be read before the last start, whose partitions then get no
     // batch and restore nothing: the flake this test had on the small committed samples.)
-    const { head, tail, headRows } = splitStreams(FILES, 0.8);
+    const { head, tail, headRows } = splitStreams(files, 0.8);
     const producing = produce(names.bars, 6000, head);
     let p = live(file);
     await p.ready();
@@ -184,7 +184,7 @@ describe('barflow live, interrupted', { timeout: 300_000 }, () => {
     await waitCommitted(names.group, names.bars);
     expect(await p.metric('barflow_live_restored_symbols_total'), `the last start restored state (seed ${seed})`).toBeGreaterThan(0);
     expect(await p.stop()).toBe(0);
-    const rows = await expectParity(names.featuresTable);
+    const rows = await expectParity(names.featuresTable, files);
     await db.waitForWal(names.featuresTable);
     const [stored] = await db.query<{ n: string }>(`SELECT count() n FROM ${names.featuresTable}`);
     expect(Number(stored!.n), `stored rows = distinct rows (seed ${seed})`).toBe(rows);

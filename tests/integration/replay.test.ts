@@ -7,7 +7,7 @@ import { loadFeatureSet } from '../../src/operators/featureSet.js';
 import { ingestFile } from '../../src/streams/fileJobs.js';
 import { readFeatureRows } from '../../src/streams/questdb/featureWriter.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
-import { ROOT, REAL_FILES } from '../helpers/files.js';
+import { DATA_SETS, ROOT, REAL_FILES } from '../helpers/files.js';
 import { barflow, endpoints, unique } from '../helpers/services.js';
 import { tempDir } from '../helpers/tempDir.js';
 
@@ -65,29 +65,29 @@ async function storedCount(tableName: string): Promise<number> {
 }
 
 describe('barflow replay → QuestDB', { timeout: 300_000 }, () => {
-  it('stores exactly the dataset rows (read back bit for bit; `export features` byte-identical to `features`), and a re-run sends nothing again', async () => {
+  it.each(DATA_SETS)('$name: stores exactly the dataset rows (read back bit for bit; `export features` byte-identical to `features`), and a re-run sends nothing again', async ({ files }) => {
     const t = table('features_rp');
-    const out = join(work, 'ds');
-    const first = await barflow(['replay', '-i', REAL_FILES[0]!.file, REAL_FILES[1]!.file, '-o', out, '--format', 'arrow', '--to-questdb', t, '--json']);
+    const out = join(work, `ds-${t}`);
+    const first = await barflow(['replay', '-i', files[0]!.file, files[1]!.file, '-o', out, '--format', 'arrow', '--to-questdb', t, '--json']);
     expect(first.code, first.stderr).toBe(0);
     const summary = JSON.parse(first.stdout);
     expect(summary.questdb.sent).toBe(summary.rows);
-    for (const { symbol } of REAL_FILES) await expectTableEqualsDataset(t, join(out, 'features.arrow'), symbol);
+    for (const { symbol } of files) await expectTableEqualsDataset(t, join(out, 'features.arrow'), symbol);
     // Exported back in the CSV form of `barflow features`: the same bytes as that command on the file.
-    for (const { file, symbol } of REAL_FILES) {
-      const exported = join(work, `${symbol}.exported.csv`);
-      const direct = join(work, `${symbol}.features.csv`);
+    for (const { file, symbol } of files) {
+      const exported = join(work, `${t}.${symbol}.exported.csv`);
+      const direct = join(work, `${t}.${symbol}.features.csv`);
       expect((await barflow(['export', 'features', '-s', symbol, '--table', t, '-o', exported])).code).toBe(0);
       expect((await barflow(['features', '-i', file, '-s', symbol, '-o', direct, '--rejects', join(work, 'r.jsonl')])).code).toBe(0);
       expect(readFileSync(exported).equals(readFileSync(direct)), `${symbol}: export features = features`).toBe(true);
     }
-    const lines = readFileSync(join(work, `${REAL_FILES[0]!.symbol}.features.csv`), 'utf8').split('\n');
+    const lines = readFileSync(join(work, `${t}.${files[0]!.symbol}.features.csv`), 'utf8').split('\n');
     const from = lines[101]!.split(',')[0]!;
     const to = lines[201]!.split(',')[0]!;
-    const slice = join(work, 'slice.csv');
-    expect((await barflow(['export', 'features', '-s', REAL_FILES[0]!.symbol, '--table', t, '--from', from, '--to', to, '-o', slice])).code).toBe(0);
+    const slice = join(work, `${t}.slice.csv`);
+    expect((await barflow(['export', 'features', '-s', files[0]!.symbol, '--table', t, '--from', from, '--to', to, '-o', slice])).code).toBe(0);
     expect(readFileSync(slice, 'utf8')).toBe(`${[lines[0], ...lines.slice(101, 201)].join('\n')}\n`);
-    const again = await barflow(['replay', '-i', REAL_FILES[0]!.file, REAL_FILES[1]!.file, '-o', out, '--format', 'arrow', '--to-questdb', t, '--json']);
+    const again = await barflow(['replay', '-i', files[0]!.file, files[1]!.file, '-o', out, '--format', 'arrow', '--to-questdb', t, '--json']);
     expect(JSON.parse(again.stdout).questdb).toMatchObject({ sent: 0, skipped: summary.rows, resent: [] });
   });
 

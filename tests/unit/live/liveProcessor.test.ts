@@ -8,7 +8,7 @@ import { type BarEvent, featureRows } from '../../../src/operators/rx.js';
 import { encodeBar, encodeWatermark } from '../../../src/streams/kafka/barMessage.js';
 import { type LiveMessage, type LiveOutput, LiveProcessor } from '../../../src/serving/live/liveProcessor.js';
 import { LiveSymbol } from '../../../src/serving/live/liveSymbol.js';
-import { REAL_FILES, readAll } from '../../helpers/files.js';
+import { DATA_SETS, type DataFile, REAL_FILES, readAll } from '../../helpers/files.js';
 
 const featureSet = loadFeatureSet();
 
@@ -31,11 +31,14 @@ class Collected implements LiveOutput {
 const message = (offset: number, key: string, value: string): LiveMessage => ({ partition: 0, offset, key: Buffer.from(key), value: Buffer.from(value) });
 
 /** Two real series interleaved in time on one partition, as the bar topic holds them. */
+async function interleaved(files: readonly DataFile[]): Promise<Bar[]> {
+  const a = (await readAll(files[0]!.file, { symbol: 'A' })).bars.slice(0, 1500);
+  const b = (await readAll(files[1]!.file, { symbol: 'B' })).bars.slice(0, 1500);
+  return [...a, ...b].sort((x, y) => x.ts - y.ts || x.symbol.localeCompare(y.symbol));
+}
 let stream: Bar[] = [];
 beforeAll(async () => {
-  const a = (await readAll(REAL_FILES[0]!.file, { symbol: 'A' })).bars.slice(0, 1500);
-  const b = (await readAll(REAL_FILES[1]!.file, { symbol: 'B' })).bars.slice(0, 1500);
-  stream = [...a, ...b].sort((x, y) => x.ts - y.ts || x.symbol.localeCompare(y.symbol));
+  stream = await interleaved(REAL_FILES);
 });
 
 function run(proc: LiveProcessor, bars: readonly Bar[], fromOffset = 0, out = new Collected()): Collected {
@@ -55,7 +58,12 @@ function expectSameRows(got: Collected['rows'], want: Collected['rows']): void {
   });
 }
 
-describe('LiveProcessor', () => {
+describe.each(DATA_SETS)('LiveProcessor against replay ($name)', ({ files }) => {
+  let stream: Bar[] = [];
+  beforeAll(async () => {
+    stream = await interleaved(files);
+  });
+
   it('gives the rows of the replay operator (featureRows), bit for bit', async () => {
     const live = run(new LiveProcessor(featureSet, 65536), stream);
     const replay = await firstValueFrom(from(stream as BarEvent[]).pipe(featureRows(featureSet), toArray()));
@@ -84,7 +92,9 @@ describe('LiveProcessor', () => {
       { numRuns: 25 },
     );
   });
+});
 
+describe('LiveProcessor', () => {
   it('applies the ordering rules: late and conflicting duplicates are rejected, exact duplicates dropped, and the rows stay those of the valid bars', () => {
     const bars = stream.filter((b) => b.symbol === 'A').slice(0, 200);
     const proc = new LiveProcessor(featureSet, 65536);

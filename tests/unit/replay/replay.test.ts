@@ -12,14 +12,12 @@ import { replay } from '../../../src/streams/replay/replay.js';
 import { openDataset } from '../../../src/training/dataset.js';
 import { readManifest } from '../../../src/training/datasetManifest.js';
 import { WindowView } from '../../../src/training/views.js';
-import { REAL_FILES } from '../../helpers/files.js';
+import { DATA_SETS } from '../../helpers/files.js';
 import { tempDir } from '../../helpers/tempDir.js';
 
-const work = tempDir('replay');
+const root = tempDir('replay');
 const featureSet = loadFeatureSet();
 const columns = featureSet.columns.map((c) => c.name);
-const btc = REAL_FILES[0]!;
-const es = REAL_FILES[1]!;
 
 interface Rows {
   ts: number[];
@@ -74,7 +72,7 @@ function expectSameRows(got: Rows, want: Rows): void {
 }
 
 async function featuresFile(input: string, symbol: string, out: string): Promise<Rows> {
-  await computeFeatures(input, { symbol, featureSet, out, rejects: join(work, `${symbol}.features-rejects.jsonl`) });
+  await computeFeatures(input, { symbol, featureSet, out, rejects: `${out}.rejects.jsonl` });
   return arrowRows(tableFromIPC(readFileSync(out)));
 }
 
@@ -86,7 +84,11 @@ function concatRows(parts: Rows[]): Rows {
   };
 }
 
-describe('barflow replay (files)', { timeout: 120_000 }, () => {
+describe.each(DATA_SETS)('barflow replay (files: $name)', { timeout: 120_000 }, ({ name, files }) => {
+  const work = join(root, name.replace(/\W/g, '-'));
+  mkdirSync(work, { recursive: true });
+  const btc = files[0]!;
+  const es = files[1]!;
   let btcRows: Rows;
   let esRows: Rows;
   let dataset: string;
