@@ -1,13 +1,8 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 import { createKafka, parseBrokers } from '../../src/streams/kafka/kafkaClient.js';
 import { type QuestDbEndpoint, parseQuestDbEndpoint } from '../../src/streams/questdb/endpoint.js';
-import { ROOT } from './files.js';
-
-const run = promisify(execFile);
+import { type CliResult, runBarflow } from './cli.js';
 
 /** The real services the global setup provided. */
 export function endpoints(): { brokers: string[]; questdb: QuestDbEndpoint; env: Record<string, string> } {
@@ -25,18 +20,8 @@ export function unique(prefix: string): string {
 }
 
 /** Runs the built CLI against the provided services. */
-export async function barflow(args: string[], env: Record<string, string | undefined> = endpoints().env): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [resolve(ROOT, 'bin', 'barflow.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CI: '1', ...env },
-      maxBuffer: 64 << 20,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+export function barflow(args: string[], env: Record<string, string | undefined> = endpoints().env): Promise<CliResult> {
+  return runBarflow(args, { env });
 }
 
 export interface Consumed {

@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { ROOT, corruptFixture } from '../helpers/files.js';
+import { runBarflow } from '../helpers/cli.js';
 import { testTempDir } from '../helpers/tempDir.js';
 
-const run = promisify(execFile);
-const BIN = resolve(ROOT, 'bin', 'barflow.js');
-
-/** Runs the built CLI (npm test builds dist/ first) and returns its exit code and output. */
-async function barflow(args: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const barflow = (args: string[], cwd = ROOT) => runBarflow(args, { cwd });
 
 function allCommands(cmd = buildProgram(), path: string[] = []): string[][] {
   return cmd.commands.flatMap((c) => [[...path, c.name()], ...allCommands(c, [...path, c.name()])]);

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { formatTs } from '../../src/bars/bar.js';
-import { ROOT } from '../helpers/files.js';
+import { runBarflow } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tempDir.js';
 
-const run = promisify(execFile);
 const dir = tempDir('big');
 
 it('reads a file far larger than its heap: 1M rows (~60 MB) with a 32 MB heap limit', async () => {
@@ -27,9 +24,8 @@ it('reads a file far larger than its heap: 1M rows (~60 MB) with a 32 MB heap li
   out.end(chunk);
   await once(out, 'finish');
   // Holding the bars would need ~100 MB (measured: accumulating them fails under this limit).
-  const { stdout } = await run(process.execPath, ['--max-old-space-size=32', resolve(ROOT, 'bin', 'barflow.js'), 'validate', '-i', file, '-s', 'BIG', '--json', '--rejects', join(dir, 'r.jsonl')], {
-    env: { ...process.env, CI: '1' },
-  });
+  const { code, stdout, stderr } = await runBarflow(['validate', '-i', file, '-s', 'BIG', '--json', '--rejects', join(dir, 'r.jsonl')], { node: ['--max-old-space-size=32'] });
+  expect(code, stderr).toBe(0);
   const summary = JSON.parse(stdout);
   expect([summary.rows, summary.bars, summary.rejects.total]).toEqual([1_000_000, 1_000_000, 0]);
 }, 120_000);

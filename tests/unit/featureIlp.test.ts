@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { FeatureIlpEncoder, ILP_BINARY_DOUBLE, decodeFeatureIlp, escapeTag } from '../../src/streams/questdb/featureIlp.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const COLUMNS = ['open_1m', 'rsi14_5m', 'retkurt20_1h', 'x'];
 const SPECIAL = [Number.NaN, -0, 0, 5e-324, -1.7976931348623157e308, 0.1 + 0.2, 1e21, Number.POSITIVE_INFINITY];
 
 function rows(n: number): { symbol: string; ts: number; values: Float64Array }[] {
-  let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 10 ** ((seed % 40) - 20);
+  const u = mulberry32(42);
+  // Values over forty orders of magnitude, both signs.
+  const rnd = () => (u() - 0.5) * 10 ** (Math.floor(u() * 40) - 20);
   return Array.from({ length: n }, (_, i) => ({
     symbol: i % 3 === 0 ? 'BTCUSDT' : 'A B,C=D\\E',
     ts: 1_677_628_800_000 + i * 60_000,

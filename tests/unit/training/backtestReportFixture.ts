@@ -2,6 +2,7 @@ import { backtestTimeBase, backtestWithSymbols } from '../../../src/training/bac
 import { parseBacktestConfig } from '../../../src/training/backtest/backtestConfig.js';
 import { type BacktestResult, type BacktestSeries, METRIC_NAMES, type MetricSummary, type PerformanceMetrics } from '../../../src/training/backtest/backtestTypes.js';
 import type { FeatureTable } from '../../../src/training/featureTable.js';
+import { gaussian, mulberry32 } from '../../helpers/random.js';
 
 /**
  * A synthetic but consistent backtest for the report tests: seeded 1-minute market returns, a
@@ -13,21 +14,7 @@ import type { FeatureTable } from '../../../src/training/featureTable.js';
 const MINUTE = 60_000;
 export const PERIODS_PER_YEAR = 525_600;
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
+export { mulberry32 };
 
 interface RawSeries {
   ts: number[];

@@ -13,16 +13,12 @@ import {
   returnMoments,
 } from '../../../src/training/overfitting/index.js';
 import { FIXTURES } from '../../helpers/files.js';
+import { expectClose } from '../../helpers/numbers.js';
 
 // Known answers: pypbo's psr / dsr / dsr_from_returns / expected_max and pandas' moments
 // (scripts/fixtures/make_dsr_fixtures.py), including the DSR paper's numerical example.
 const DIR = resolve(FIXTURES, 'overfitting');
 const ref = JSON.parse(readFileSync(resolve(DIR, 'dsr_cases.json'), 'utf8'));
-
-function expectClose(actual: number, expected: number, what: string, rel = 1e-12, abs = 1e-15): void {
-  if (actual === expected) return;
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(Math.max(rel * Math.abs(expected), abs));
-}
 
 interface ScalarCase {
   name: string;

@@ -5,6 +5,7 @@ import { calibrate, fitIsotonic, fitTemperature } from '../../../src/training/mo
 import { logisticToOnnx } from '../../../src/training/models/logistic/logisticOnnx.js';
 import { fitLogistic, predictLogistic } from '../../../src/training/models/logistic/logisticRegression.js';
 import { applyScaler, fitStandardScaler } from '../../../src/training/models/scaler.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 // scripts/fixtures/make_model_fixtures.py (scikit-learn 1.9.1)
 const ref = JSON.parse(readFileSync('tests/fixtures/models/logistic_isotonic.json', 'utf8')) as {
@@ -60,8 +61,7 @@ describe('calibration', () => {
 
   it('temperature scaling finds the temperature that made over-confident probabilities', () => {
     // Probabilities that are right on average after dividing their logit by 2.5.
-    let s = 5;
-    const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
+    const rnd = mulberry32(5);
     const p: number[] = [];
     const y: number[] = [];
     for (let i = 0; i < 20_000; i++) {

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFile } from '../../../src/training/models/lstm/lstmCheckpoint.js';
 import { type LstmModel, type LstmParams, loadLstm, trainLstm } from '../../../src/training/models/lstm/lstmModel.js';
 import { backendReport, kernelsMissingOn, probeTraining, selectBackend } from '../../../src/training/models/lstm/tfBackend.js';
+import { mulberry32 } from '../../helpers/random.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 6;
@@ -15,15 +16,12 @@ const PARAMS: LstmParams = { units: 6, layers: 2, dropout: 0.2, epochs: 3, batch
 
 /**
  * Windows of uniform noise; the label is whether feature 0 summed over steps L−3 and L−2 is
- * positive: the rule needs memory (the last step is pure noise). Own LCG, so data never depends on
+ * positive: the rule needs memory (the last step is pure noise). Seeded, so data never depends on
  * Math.random.
  */
 function synthetic(n: number, seed: number): { x: Float32Array; y: Float32Array; n: number } {
-  let s = seed;
-  const next = (): number => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
+  const uniform = mulberry32(seed);
+  const next = (): number => uniform() - 0.5;
   const x = new Float32Array(n * L * F);
   const y = new Float32Array(n);
   for (let i = 0; i < n; i++) {

@@ -1,15 +1,16 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { Command } from 'commander';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { readReturnsCsv, registerPbo } from '../../../src/cli/commands/pbo.js';
 import { pbo, type ReturnsMatrix } from '../../../src/training/overfitting/index.js';
 import { binomial, combinationsOf } from '../../../src/training/combinatorics.js';
-import { FIXTURES, ROOT } from '../../helpers/files.js';
+import { FIXTURES } from '../../helpers/files.js';
 import { testTempDir } from '../../helpers/tempDir.js';
+import { runBarflow } from '../../helpers/cli.js';
+import { gaussian, mulberry32 } from '../../helpers/random.js';
+import { expectAllClose as expectAllCloseTo, expectClose } from '../../helpers/numbers.js';
 
 // Known answers: the R package pbo 1.3.5 (scripts/fixtures/make_pbo_fixtures.R) and pypbo's
 // rank/(N+1) variant (scripts/fixtures/make_dsr_fixtures.py), on the same committed matrices.
@@ -17,16 +18,8 @@ const DIR = resolve(FIXTURES, 'overfitting');
 const json = (name: string) => JSON.parse(readFileSync(resolve(DIR, name), 'utf8'));
 const num = (v: number | string) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : (v as number));
 
-/** |a − b| ≤ 1e-12·|b|, with an absolute floor for values that are themselves near 0. */
-function expectClose(actual: number, expected: number, what: string, rel = 1e-12, abs = 1e-15): void {
-  if (actual === expected) return;
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(Math.max(rel * Math.abs(expected), abs));
-}
-
-function expectAllClose(actual: ArrayLike<number>, expected: (number | string)[], what: string): void {
-  expect(actual.length, `${what} length`).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) expectClose(actual[i]!, num(expected[i]!), `${what}[${i}]`);
-}
+/** The references write ±Infinity as text in JSON. */
+const expectAllClose = (actual: ArrayLike<number>, expected: (number | string)[], what: string) => expectAllCloseTo(actual, expected.map(num), what);
 
 /** R's signif(x, digits). */
 const signif = (x: number, digits: number) => Number(x.toPrecision(digits));
@@ -128,9 +121,8 @@ describe('PBO with the paper convention rank/(N+1), against pypbo', () => {
 
 describe('PBO behaviour', () => {
   const noise = (rows: number, cols: number, seed: number): number[][] => {
-    let s = seed >>> 0;
-    const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
-    return Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) * 0.01));
+    const u = mulberry32(seed);
+    return Array.from({ length: rows }, () => Array.from({ length: cols }, () => gaussian(u) * 0.01));
   };
 
   it('takes number[][] and a row-major Float64Array alike', () => {
@@ -254,11 +246,9 @@ describe('barflow pbo', () => {
   });
 
   it('node bin/barflow.js pbo --input <fixture> --json (built CLI)', async () => {
-    const run = promisify(execFile);
-    const bin = resolve(ROOT, 'bin', 'barflow.js');
-    const { stdout } = await run(process.execPath, [bin, 'pbo', '--input', file, '--json'], { cwd: ROOT, env: { ...process.env, CI: '1' } });
+    const { stdout } = await runBarflow(['pbo', '--input', file, '--json']);
     check(JSON.parse(stdout));
-    const failed = await run(process.execPath, [bin, 'pbo', '--input', resolve(DIR, 'pbo_remainder.csv'), '--partitions', '8']).catch((e) => e);
+    const failed = await runBarflow(['pbo', '--input', resolve(DIR, 'pbo_remainder.csv'), '--partitions', '8']);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('250 periods do not split into 8 equal blocks: drop the first 2 periods');
   });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Fold, type RowSpans, type SplitPlan, binomial, chronological, combinatorialPurgedCV, purgedKFold, toRanges, fromRanges, walkForward } from '../../../src/training/splits/index.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 const MIN = 60_000;
 
@@ -14,8 +15,7 @@ const spansArb = fc
     nanRate: fc.double({ min: 0, max: 0.2, noNaN: true }),
   })
   .map(({ symbols, len, seed, maxAhead, nanRate }) => {
-    let s = seed >>> 0 || 1;
-    const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
+    const rnd = mulberry32(seed);
     const ts: number[] = [];
     const t1: number[] = [];
     for (let k = 0; k < symbols; k++) {

@@ -7,24 +7,14 @@ import { openXgboostLibrary, xgboostLibrary, XgboostLibraryMissingError } from '
 import { loadXgboost, trainXgboost, type XgboostModel } from '../../../src/training/models/xgboost/xgboostModel.js';
 import { parseXgboostJson, reachable, xgboostToOnnx } from '../../../src/training/models/xgboost/xgboostOnnx.js';
 import { readNormalizedCsv, REAL_FILES, ROOT } from '../../helpers/files.js';
+import { maxAbsDiff } from '../../helpers/numbers.js';
+import { mulberry32 as rng } from '../../helpers/random.js';
 
 // Real XGBoost (Debian's libxgboost through koffi; scripts/ensure-xgboost.sh) against itself
 // (determinism, load), against onnxruntime-node (the exported ONNX graph) and against a constant
 // predictor (it learns).
 
 const run = promisify(execFile);
-
-/** mulberry32: a tiny seeded generator, so the synthetic data is the same on every machine. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A non-linear binary problem over f features (two informative), ~7% of cells missing (NaN). */
 function synthetic(n: number, f: number, seed: number): { x: Float32Array; y: Float32Array } {
@@ -62,13 +52,6 @@ async function onnxPredict(model: Uint8Array, x: Float32Array, n: number, f: num
   } finally {
     await session.release();
   }
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array, rows?: (i: number) => boolean): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) if (!rows || rows(i)) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
 }
 
 const N = 3000;
