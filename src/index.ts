@@ -60,15 +60,20 @@ export { KAFKA_VERSION, QUESTDB_VERSION } from './services/versions.js';
 export { type Anchor, BucketClock, anchorText, parseAnchor } from './operators/anchor.js';
 export { FeatureEngine, layoutTag } from './operators/featureEngine.js';
 export {
+  BAR_FIELD_ROLES,
+  type ColumnRole,
+  ColumnRoleSchema,
   DEFAULT_FEATURE_SET_FILE,
   type FeatureSet,
   type FeatureSetFile,
   FeatureSetSchema,
   type FeatureSpec,
   FeatureSpecSchema,
+  KIND_ROLES,
   type ResolvedColumn,
   loadFeatureSet,
   resolveFeatureSet,
+  roleOf,
 } from './operators/featureSet.js';
 export { Indicator, RingWindow, RollingSum } from './operators/indicators/indicator.js';
 export { createIndicator } from './operators/indicators/registry.js';

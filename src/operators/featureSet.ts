@@ -14,8 +14,21 @@ const period2 = period.min(2);
 const seed = z.enum(['sma', 'first']).default('sma');
 
 const columnName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _');
-/** Every feature: its column name (suffixed with _<tf>) and, optionally, the timeframes it is for. */
-const base = { name: columnName, timeframes: z.array(z.string()).optional() };
+
+/**
+ * What a column's values are: `level` (in price or volume units: its scale is the instrument's, so
+ * a model learning it learns which symbol or period it is looking at) or `stationary` (returns,
+ * oscillators, ratios, normalised ranges: comparable across symbols and years). Training uses the
+ * stationary columns unless a config names others (docs/training.md).
+ */
+export const ColumnRoleSchema = z.enum(['level', 'stationary']);
+export type ColumnRole = z.infer<typeof ColumnRoleSchema>;
+
+/**
+ * Every feature: its column name (suffixed with _<tf>), optionally the timeframes it is for, and
+ * optionally its role (otherwise its kind's: KIND_ROLES).
+ */
+const base = { name: columnName, timeframes: z.array(z.string()).optional(), role: ColumnRoleSchema.optional() };
 
 /**
  * One feature of a feature-set file; `kind` names the indicator, the rest its parameters. Unknown
@@ -27,6 +40,8 @@ export const FeatureSpecSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('ema'), period, seed }).strict(),
   z.object({ ...base, kind: z.literal('rsi'), period: period2, seed }).strict(),
   z.object({ ...base, kind: z.literal('atr'), period, seed }).strict(),
+  // TA-Lib's NATR with period 1 returns the raw true range, in price units: refused.
+  z.object({ ...base, kind: z.literal('natr'), period: period2, seed }).strict(),
   z.object({ ...base, kind: z.literal('adx'), period: period2 }).strict(),
   z.object({
     ...base,
@@ -50,19 +65,59 @@ export const FeatureSpecSchema = z.discriminatedUnion('kind', [
     kind: z.literal('bbands'),
     period: period2.default(20),
     devs: z.number().positive().default(2),
-    output: z.enum(['width', 'upper', 'middle', 'lower']).default('width'),
+    output: z.enum(['width', 'percent_b', 'upper', 'middle', 'lower']).default('width'),
   }).strict(),
   z.object({ ...base, kind: z.literal('obv') }).strict(),
   z.object({ ...base, kind: z.literal('parkinson'), period }).strict(),
   z.object({ ...base, kind: z.literal('garman_klass'), period }).strict(),
   z.object({ ...base, kind: z.literal('vwap'), period, output: z.enum(['distance', 'vwap']).default('distance') }).strict(),
   z.object({ ...base, kind: z.literal('volume_ratio'), period }).strict(),
+  z.object({ ...base, kind: z.literal('volume_zscore'), period: period2 }).strict(),
   z.object({ ...base, kind: z.literal('return_moments'), period: period.min(4), output: z.enum(['mean', 'std', 'skew', 'kurt']) }).strict(),
 ]);
 export type FeatureSpec = z.infer<typeof FeatureSpecSchema>;
 
 const BAR_FIELDS = ['open', 'high', 'low', 'close', 'volume', 'bars'] as const;
 export type BarField = (typeof BAR_FIELDS)[number];
+
+/** Bar fields and their forming views: prices and volume are levels; `bars` is a count. */
+export const BAR_FIELD_ROLES: Readonly<Record<BarField, ColumnRole>> = { open: 'level', high: 'level', low: 'level', close: 'level', volume: 'level', bars: 'stationary' };
+
+type OutputsOf<K extends FeatureSpec['kind']> = Extract<FeatureSpec, { kind: K }> extends { output: infer O extends string } ? O : never;
+type KindRoles = { [K in FeatureSpec['kind']]: ColumnRole | ([OutputsOf<K>] extends [never] ? never : Readonly<Record<OutputsOf<K>, ColumnRole>>) };
+
+/**
+ * The role of a feature that does not declare one, by kind (and output where the outputs differ).
+ * A Record over every kind: a new kind does not compile until it has a role. docs/features.md
+ * has the same table.
+ */
+export const KIND_ROLES: Readonly<KindRoles> = {
+  log_return: 'stationary',
+  sma: 'level',
+  ema: 'level',
+  rsi: 'stationary',
+  atr: 'level',
+  natr: 'stationary',
+  adx: 'stationary',
+  macd: 'level', // all three outputs are differences of price averages: price units
+  stoch: 'stationary',
+  // width is (upper − lower)/middle, %B (close − lower)/(upper − lower): both unitless
+  bbands: { width: 'stationary', percent_b: 'stationary', upper: 'level', middle: 'level', lower: 'level' },
+  obv: 'level',
+  parkinson: 'stationary',
+  garman_klass: 'stationary',
+  vwap: { distance: 'stationary', vwap: 'level' },
+  volume_ratio: 'stationary',
+  volume_zscore: 'stationary',
+  return_moments: 'stationary',
+};
+
+/** A feature's role: the one it declares, else its kind's (KIND_ROLES). */
+export function roleOf(spec: FeatureSpec): ColumnRole {
+  if (spec.role !== undefined) return spec.role;
+  const r = KIND_ROLES[spec.kind] as ColumnRole | Record<string, ColumnRole>;
+  return typeof r === 'string' ? r : r[(spec as { output: string }).output]!;
+}
 
 export const FeatureSetSchema = z
   .strictObject({
@@ -113,6 +168,7 @@ export interface ResolvedColumn {
   name: string;
   tf: string;
   source: ColumnSource;
+  role: ColumnRole;
 }
 
 /** A validated feature set with its columns in their fixed order and its schema hash. */
@@ -136,14 +192,15 @@ export function resolveFeatureSet(doc: unknown, source = 'feature set'): Feature
   const fs = parsed.data;
   const columns: ResolvedColumn[] = [];
   for (const tf of fs.timeframes) {
-    for (const field of fs.bar) columns.push({ name: `${field}_${tf}`, tf, source: { type: 'bar', field } });
+    for (const field of fs.bar) columns.push({ name: `${field}_${tf}`, tf, source: { type: 'bar', field }, role: BAR_FIELD_ROLES[field] });
     for (const f of fs.features) {
       if (f.timeframes && !f.timeframes.includes(tf)) continue;
-      const { timeframes: _only, ...spec } = f;
-      columns.push({ name: `${f.name}_${tf}`, tf, source: { type: 'feature', spec: spec as FeatureSpec } });
+      // The role is left out of the spec: it says how a column may be used, not how it is computed.
+      const { timeframes: _only, role: _role, ...spec } = f;
+      columns.push({ name: `${f.name}_${tf}`, tf, source: { type: 'feature', spec: spec as FeatureSpec }, role: roleOf(f) });
     }
     for (const f of fs.forming) {
-      if (f.timeframes.includes(tf)) columns.push({ name: `${f.field}_forming_${tf}`, tf, source: { type: 'forming', field: f.field } });
+      if (f.timeframes.includes(tf)) columns.push({ name: `${f.field}_forming_${tf}`, tf, source: { type: 'forming', field: f.field }, role: BAR_FIELD_ROLES[f.field] });
     }
   }
   const seen = new Set<string>();
@@ -152,6 +209,11 @@ export function resolveFeatureSet(doc: unknown, source = 'feature set'): Feature
     seen.add(c.name);
   }
   const anchor = parseAnchor(fs.anchor);
+  // Roles are not hashed. The schema hash names the row layout and how each value is computed: it
+  // tags state snapshots, Arrow files, QuestDB tables and bundles, and changing a role changes none
+  // of the values, so it must not orphan those. What a role does change, the columns a model is
+  // trained on by default, is recorded where it matters: the dataset manifest (featureSet.roles,
+  // and its fingerprint covers the feature-set file's bytes) and the bundle (features.roles).
   const canonical = JSON.stringify({ format: 1, anchor: anchorText(anchor), columns: columns.map((c) => [c.name, c.tf, c.source]) });
   return {
     name: fs.name,

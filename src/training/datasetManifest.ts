@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ColumnRoleSchema } from '../operators/featureSet.js';
 
 /**
  * `manifest.json` of a dataset folder: what went in (a fingerprint over the input bytes, the
@@ -44,16 +45,27 @@ export const DatasetManifestSchema = z.object({
   formatVersion: z.literal(1),
   fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
   inputs: z.array(z.object({ source: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative(), rows: z.number().int().nonnegative(), bars: z.number().int().nonnegative() })),
-  featureSet: z.object({
-    name: z.string(),
-    version: z.number().int(),
-    file: z.string(),
-    fileSha256: z.string().regex(/^[0-9a-f]{64}$/),
-    schemaHash: z.string(),
-    anchor: z.string(),
-    timeframes: z.array(z.string()),
-    columns: z.array(z.string()),
-  }),
+  featureSet: z
+    .object({
+      name: z.string(),
+      version: z.number().int(),
+      file: z.string(),
+      fileSha256: z.string().regex(/^[0-9a-f]{64}$/),
+      schemaHash: z.string(),
+      anchor: z.string(),
+      timeframes: z.array(z.string()),
+      columns: z.array(z.string()),
+      /**
+       * Each column's role (level or stationary), in column order; training's default columns are
+       * the stationary ones. Absent in manifests written before roles existed.
+       */
+      roles: z.record(z.string(), ColumnRoleSchema).optional(),
+    })
+    .superRefine((fs, ctx) => {
+      if (fs.roles === undefined) return;
+      const problems = [...fs.columns.filter((c) => !Object.hasOwn(fs.roles!, c)).map((c) => `no role for ${c}`), ...Object.keys(fs.roles).filter((c) => !fs.columns.includes(c)).map((c) => `${c} is not a column`)];
+      if (problems.length > 0) ctx.addIssue({ code: 'custom', path: ['roles'], message: `roles must name every column (${problems.slice(0, 3).join(', ')})` });
+    }),
   code: z.object({ package: z.literal('barflow'), version: z.string(), gitCommit: z.string().nullable() }),
   files: z.object({ arrow: z.string().optional(), parquet: z.string().optional(), rejects: z.string().optional() }),
   rowOrder: z.literal('symbol, ts'),

@@ -2,8 +2,8 @@ import type { FeatureSpec } from '../featureSet.js';
 import type { Indicator } from './indicator.js';
 import { Macd, Rsi, Stoch } from './momentum.js';
 import { Ema, Sma } from './movingAverages.js';
-import { Adx, Atr, Bbands, Obv } from './trend.js';
-import { GarmanKlass, LogReturn, Parkinson, ReturnMoments, VolumeRatio, VwapDistance } from './windowed.js';
+import { Adx, Atr, Bbands, Natr, Obv } from './trend.js';
+import { GarmanKlass, LogReturn, Parkinson, ReturnMoments, VolumeRatio, VolumeZScore, VwapDistance } from './windowed.js';
 
 /** The indicator a feature spec names, with its parameters. Adding a kind: a class and a line here. */
 export function createIndicator(spec: FeatureSpec): Indicator {
@@ -18,6 +18,8 @@ export function createIndicator(spec: FeatureSpec): Indicator {
       return new Rsi(spec.period, spec.seed);
     case 'atr':
       return new Atr(spec.period, spec.seed);
+    case 'natr':
+      return new Natr(spec.period, spec.seed);
     case 'adx':
       return new Adx(spec.period);
     case 'macd':
@@ -36,6 +38,8 @@ export function createIndicator(spec: FeatureSpec): Indicator {
       return new VwapDistance(spec.period);
     case 'volume_ratio':
       return new VolumeRatio(spec.period);
+    case 'volume_zscore':
+      return new VolumeZScore(spec.period);
     case 'return_moments':
       return new ReturnMoments(spec.period);
   }

@@ -4,8 +4,8 @@ import { fma } from './fma.js';
 import { Indicator, RingWindow } from './indicator.js';
 import type { Seed } from './movingAverages.js';
 
-// TA-Lib's ATR, ADX, BBANDS and OBV, step for step (TA-Lib 0.8.1; docs/features.md). First
-// ready bars: ATR(14) 14, ADX(14) 27, BBANDS(20) 19, OBV 0.
+// TA-Lib's ATR, NATR, ADX, BBANDS and OBV, step for step (TA-Lib 0.8.1; docs/features.md). First
+// ready bars: ATR(14) and NATR(14) 14, ADX(14) 27, BBANDS(20) 19, OBV 0.
 
 /** True range against the previous close: max(H − L, |C₋₁ − H|, |C₋₁ − L|). */
 function trueRange(high: number, low: number, prevClose: number): number {
@@ -52,6 +52,11 @@ export class Atr extends Indicator {
     if (t >= this.period) this.out[0] = this.atr;
   }
 
+  /** Whether `out` holds a value (a NaN there could also be a NaN input's). */
+  get ready(): boolean {
+    return this.count > this.period;
+  }
+
   protected saveState(w: StateWriter): void {
     w.push(this.prevClose);
     w.push(this.total);
@@ -64,6 +69,40 @@ export class Atr extends Indicator {
     this.total = r.next();
     this.atr = r.next();
     this.count = r.next();
+  }
+}
+
+/**
+ * NATR as TA-Lib 0.8.1 computes it: the ATR above (TA-Lib 0.8.1 smooths it with the same fma
+ * step, checked against talib.NATR), then (ATR / close) × 100 in that order, with the close of
+ * the same bar; 0 when that close is 0. TA-Lib tests the close for exactly zero (a close of
+ * 5e-324 gives +∞), so no epsilon here either.
+ */
+export class Natr extends Indicator {
+  private readonly atr: Atr;
+
+  constructor(
+    readonly period: number,
+    seed: Seed = 'sma',
+  ) {
+    super(['value']);
+    this.atr = new Atr(period, seed);
+  }
+
+  update(bar: Readonly<OhlcvBar>): void {
+    const atr = this.atr;
+    atr.update(bar);
+    if (!atr.ready) return;
+    const close = bar.close;
+    this.out[0] = close !== 0 ? (atr.out[0]! / close) * 100.0 : 0.0;
+  }
+
+  protected saveState(w: StateWriter): void {
+    this.atr.save(w);
+  }
+
+  protected loadState(r: StateReader): void {
+    this.atr.load(r);
   }
 }
 
@@ -159,7 +198,10 @@ export class Adx extends Indicator {
 /**
  * Bollinger Bands as TA-Lib 0.8.1: middle = running-sum SMA; the variance from sums of the
  * closes' deviations from a shift value that is re-centred on the window ("reseed") every 32·n
- * bars or when cancellation threatens. Outputs width = (upper − lower)/middle and the bands.
+ * bars or when cancellation threatens. Outputs width = (upper − lower)/middle, the bands, and
+ * %B = (close − lower)/(upper − lower), which TA-Lib does not have: 0.5 when the bands coincide
+ * (σ = 0: every close of the window is the middle, so the close sits at the band's centre; like
+ * width, which is then 0, it is a value rather than missing, so flat stretches keep their rows).
  */
 export class Bbands extends Indicator {
   private readonly inv: number;
@@ -174,7 +216,8 @@ export class Bbands extends Indicator {
     readonly period: number,
     readonly devs: number,
   ) {
-    super(['width', 'upper', 'middle', 'lower']);
+    // percent_b last: the saved state holds the first four outputs only (see save).
+    super(['width', 'upper', 'middle', 'lower', 'percent_b']);
     this.inv = 1.0 / period;
     this.window = new RingWindow(period);
     this.barsSinceReseed = 32 * period;
@@ -228,6 +271,23 @@ export class Bbands extends Indicator {
     this.out[1] = upper;
     this.out[2] = mid;
     this.out[3] = lower;
+    this.out[4] = percentB(x, upper, lower);
+  }
+
+  /**
+   * %B is left out of the state and recomputed on load from the bands and the newest close, the
+   * same expression on the same doubles: snapshots keep the layout they had before %B existed, so
+   * a live process of a feature set with Bollinger bands restarts from its older snapshots.
+   */
+  override save(w: StateWriter): void {
+    w.pushAll(this.out, 0, 4);
+    this.saveState(w);
+  }
+
+  override load(r: StateReader): void {
+    r.nextInto(this.out, 0, 4);
+    this.loadState(r);
+    this.out[4] = Number.isNaN(this.out[1]!) ? Number.NaN : percentB(this.window.newest(), this.out[1]!, this.out[3]!);
   }
 
   protected saveState(w: StateWriter): void {
@@ -243,6 +303,11 @@ export class Bbands extends Indicator {
     this.v2 = r.next();
     this.barsSinceReseed = r.next();
   }
+}
+
+function percentB(close: number, upper: number, lower: number): number {
+  const range = upper - lower;
+  return range !== 0 ? (close - lower) / range : 0.5;
 }
 
 /** On-balance volume as TA-Lib: starts at the first bar's volume; ± volume on up/down closes. */

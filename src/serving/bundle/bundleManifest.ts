@@ -27,13 +27,26 @@ export const BundleManifestSchema = z
       viewParams: z.record(z.string(), z.unknown()).default({}),
       outputs: z.array(z.string()),
     }),
-    features: z.object({
-      /** The feature-set file the dataset was computed with, copied into the bundle. */
-      file: z.string(),
-      schemaHash: z.string(),
-      /** The columns the model reads, in its input order. */
-      columns: z.array(z.string()).min(1),
-    }),
+    features: z
+      .object({
+        /** The feature-set file the dataset was computed with, copied into the bundle. */
+        file: z.string(),
+        schemaHash: z.string(),
+        /** The columns the model reads, in its input order. */
+        columns: z.array(z.string()).min(1),
+        /**
+         * The role of each input column, from the dataset's manifest: a bundle whose roles hold
+         * no `level` reads no price or volume level. Absent when the dataset recorded no roles
+         * (replayed before they existed; such a dataset trains only on named columns) and in
+         * older bundles.
+         */
+        roles: z.record(z.string(), z.enum(['level', 'stationary'])).optional(),
+      })
+      .superRefine((f, ctx) => {
+        if (f.roles === undefined) return;
+        const keys = Object.keys(f.roles);
+        if (keys.length !== f.columns.length || f.columns.some((c) => !Object.hasOwn(f.roles!, c))) ctx.addIssue({ code: 'custom', path: ['roles'], message: 'roles must name exactly the input columns' });
+      }),
     scaler: z.string(),
     calibrator: z.string(),
     metrics: z.string(),

@@ -240,6 +240,7 @@ function manifestOf(
       anchor: anchorText(featureSet.anchor),
       timeframes: featureSet.timeframes,
       columns: featureSet.columns.map((c) => c.name),
+      roles: Object.fromEntries(featureSet.columns.map((c) => [c.name, c.role])),
     },
     code: { package: 'barflow', version: r.version, gitCommit: r.commit },
     files: { arrow: inFolder(r.files.arrow), parquet: inFolder(r.files.parquet), rejects: inFolder(r.rejectsFile) },

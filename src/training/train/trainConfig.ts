@@ -15,10 +15,12 @@ export const TrainConfigSchema = z
     seed: z.number().int().nonnegative().default(7),
     dataset: z.string().describe('dataset folder (barflow replay) with labels (barflow label)'),
     labels: z.object({ set: z.string().optional(), target: z.string().default('tb') }).strict().default({ target: 'tb' }).describe('y = 1 when the target is > 0'),
+    // Levels (prices, volumes, ATR in price units…) tell a model which instrument and which year it
+    // is looking at rather than what the market does, so only an explicit choice brings them in.
     features: z
-      .union([z.literal('all'), z.array(z.string()).min(1), z.object({ exclude: z.array(z.string()) }).strict()])
-      .default('all')
-      .describe('feature subset of this model'),
+      .union([z.literal('stationary'), z.literal('all'), z.array(z.string()).min(1), z.object({ exclude: z.array(z.string()) }).strict()])
+      .default('stationary')
+      .describe('feature subset of this model: stationary (the default: the columns whose role is stationary), all (levels too), a list of columns (may name levels), or { exclude: [...] } (from the stationary ones)'),
     view: z.object({ seqLen: z.number().int().min(2).max(4096).default(32) }).strict().default({ seqLen: 32 }).describe('window view parameters (window models)'),
     cv: z
       .object({

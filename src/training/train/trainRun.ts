@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { gitCommit, packageVersion } from '../../codeVersion.js';
+import type { ColumnRole } from '../../operators/featureSet.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { writeBundle } from '../../serving/bundle/bundle.js';
 import type { BundleManifest } from '../../serving/bundle/bundleManifest.js';
@@ -143,7 +144,7 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
         viewParams: kind.view === 'window' ? { seqLen: config.view.seqLen } : {},
         outputs: [...kind.outputs],
       },
-      features: { file: 'features.yaml', schemaHash: data.dataset.manifest.featureSet.schemaHash, columns: data.columns },
+      features: { file: 'features.yaml', schemaHash: data.dataset.manifest.featureSet.schemaHash, columns: data.columns, ...inputRoles(data.columns, data.dataset.manifest.featureSet.roles) },
       scaler: 'scaler.json',
       calibrator: 'calibrator.json',
       metrics: 'metrics.json',
@@ -160,6 +161,11 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
   );
   rmSync(checkpointDir, { recursive: true, force: true });
   return { manifest, cv, final: { calibration: final.calibrationMetrics } };
+}
+
+/** The roles of the input columns in input order, when the dataset recorded them. */
+function inputRoles(columns: readonly string[], roles: Readonly<Record<string, ColumnRole>> | undefined): { roles?: Record<string, ColumnRole> } {
+  return roles === undefined ? {} : { roles: Object.fromEntries(columns.map((c) => [c, roles[c]!])) };
 }
 
 interface Fitted {

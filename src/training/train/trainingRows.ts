@@ -1,3 +1,4 @@
+import type { ColumnRole } from '../../operators/featureSet.js';
 import { type Dataset, openDataset } from '../dataset.js';
 import { type LabelTable, openLabels } from '../labels/labelSet.js';
 import type { InputView } from '../models/modelRegistry.js';
@@ -24,7 +25,12 @@ export interface TrainingData {
   ret: Float64Array;
 }
 
-export function resolveColumns(config: TrainConfig, all: readonly string[]): string[] {
+/**
+ * The columns a config trains on, from the dataset's columns and their roles (its manifest's
+ * `featureSet.roles`; undefined for a dataset replayed before roles existed, which then needs a
+ * config that names its columns or says `all`). `source` names the dataset in errors.
+ */
+export function resolveColumns(config: Pick<TrainConfig, 'features'>, all: readonly string[], roles: Readonly<Record<string, ColumnRole>> | undefined, source = 'the dataset'): string[] {
   const f = config.features;
   if (f === 'all') return [...all];
   if (Array.isArray(f)) {
@@ -32,14 +38,28 @@ export function resolveColumns(config: TrainConfig, all: readonly string[]): str
     if (missing.length > 0) throw new Error(`features: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in the dataset's feature set`);
     return [...f];
   }
+  if (roles === undefined) {
+    const what = f === 'stationary' ? 'features: stationary (the default)' : 'features.exclude (which excludes from the stationary columns)';
+    throw new Error(`${what} needs the columns' roles, and ${source} was replayed before datasets recorded them (its manifest.json has no featureSet.roles): replay it again, or name the features (a list of columns, or all)`);
+  }
+  const stationary = all.filter((c) => roles[c] === 'stationary');
+  if (f === 'stationary') {
+    if (stationary.length === 0) throw new Error(`features: stationary, but ${source} has no stationary column: name the features (a list of columns, or all)`);
+    return stationary;
+  }
   const unknown = f.exclude.filter((c) => !all.includes(c));
   if (unknown.length > 0) throw new Error(`features.exclude: ${unknown.join(', ')} not in the dataset's feature set`);
-  return all.filter((c) => !f.exclude.includes(c));
+  // Excluding a level is a sign of the older meaning (all columns minus these): say so rather than ignore it.
+  const levels = f.exclude.filter((c) => roles[c] !== 'stationary');
+  if (levels.length > 0) throw new Error(`features.exclude: ${levels.join(', ')} ${levels.length > 1 ? 'are levels' : 'is a level'}, not among the stationary columns it excludes from; to train on levels, list the columns or use all`);
+  const kept = stationary.filter((c) => !f.exclude.includes(c));
+  if (kept.length === 0) throw new Error('features.exclude leaves no column');
+  return kept;
 }
 
 export function loadTrainingData(config: TrainConfig, view: InputView): TrainingData {
   const probe = openDataset(config.dataset, { columns: [] });
-  const columns = resolveColumns(config, probe.manifest.featureSet.columns);
+  const columns = resolveColumns(config, probe.manifest.featureSet.columns, probe.manifest.featureSet.roles, config.dataset);
   const dataset = openDataset(config.dataset, { columns });
   const labels = openLabels(dataset, config.labels.set);
   const target = labels.column(config.labels.target);

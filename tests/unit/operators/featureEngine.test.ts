@@ -3,7 +3,8 @@ import { FeatureEngine } from '../../../src/operators/featureEngine.js';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
 import { type GoldenBar, goldenInput, readGolden } from '../../helpers/operatorFixtures.js';
 
-const TALIB = new Set(['rsi14', 'atr14', 'macdhist', 'adx14', 'bbwidth20', 'stochk']);
+/** Compared bit for bit: TA-Lib's indicators, and %B (one formula on TA-Lib's bands). */
+const TALIB = new Set(['rsi14', 'atr14', 'natr14', 'macdhist', 'adx14', 'bbwidth20', 'bbpctb20', 'stochk']);
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
 
 /** The golden bar a row must show for a timeframe: the latest one complete by the row's close. */
@@ -45,8 +46,8 @@ describe('FeatureEngine rows for the default feature set against the golden per-
     expect(checked).toBeGreaterThan(400_000);
   });
 
-  it('has 180 columns in a fixed order, named <feature>_<tf>, and a stable schema hash', () => {
-    expect(fs.columns.length).toBe(9 * 20);
+  it('has 207 columns in a fixed order, named <feature>_<tf>, and a stable schema hash', () => {
+    expect(fs.columns.length).toBe(9 * 23);
     expect(fs.columns.slice(0, 7).map((c) => c.name)).toEqual(['open_1m', 'high_1m', 'low_1m', 'close_1m', 'volume_1m', 'ret1_1m', 'rsi14_1m']);
     expect(fs.columns.at(-1)!.name).toBe('retkurt20_1h');
     expect(loadFeatureSet().schemaHash).toBe(fs.schemaHash);

@@ -1,18 +1,19 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { FeatureEngine } from '../../../src/operators/featureEngine.js';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
-import { ROOT } from '../../helpers/files.js';
 import { OPERATOR_FIXTURES, goldenInput, readGolden } from '../../helpers/operatorFixtures.js';
+import { type CliResult, runBarflow } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tempDir.js';
 
-const run = promisify(execFile);
-const out = mkdtempSync(join(tmpdir(), 'barflow-ops-'));
-const barflow = (args: string[]) => run(process.execPath, [resolve(ROOT, 'bin', 'barflow.js'), ...args], { env: { ...process.env, CI: '1' }, maxBuffer: 1 << 26 });
+const out = tempDir('ops');
+async function barflow(args: string[]): Promise<CliResult> {
+  const r = await runBarflow(args);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
 
 describe('barflow resample', () => {
   it.each([

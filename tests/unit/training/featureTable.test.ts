@@ -74,7 +74,7 @@ describe('loadFeatureTable', { timeout: 30_000 }, () => {
     expect(t.columnNames).toEqual(['close_1m', 'rsi14_5m']);
     expect(bytesOf(t.column('rsi14_5m')).equals(bytesOf(es.column('rsi14_5m')))).toBe(true);
     expect(() => t.column('open_1m')).toThrow(/column open_1m was not loaded/);
-    expect(() => loadFeatureTable(esPath, { columns: ['nope_1m'] })).toThrow(/unknown column "nope_1m"; the table has 180 feature columns: open_1m/);
+    expect(() => loadFeatureTable(esPath, { columns: ['nope_1m'] })).toThrow(/unknown column "nope_1m"; the table has 207 feature columns: open_1m/);
   });
 
   it('names the file and the problem for what is not a feature table', async () => {

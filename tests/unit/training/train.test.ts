@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../../src/streams/replay/replay.js';
@@ -10,8 +9,9 @@ import { readLabelConfig } from '../../../src/training/labels/labelConfig.js';
 import { writeLabels } from '../../../src/training/labels/labelSet.js';
 import { parseTrainConfig } from '../../../src/training/train/trainConfig.js';
 import { trainFromConfig } from '../../../src/training/train/trainRun.js';
+import { tempDir } from '../../helpers/tempDir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'barflow-train-'));
+const work = tempDir('train');
 const ds = join(work, 'ds');
 
 function config(out: string, extra: Record<string, unknown> = {}) {
@@ -58,7 +58,21 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     expect(Object.keys(ra.manifest.files).sort()).toEqual([...fa.keys()].filter((k) => k !== 'manifest.json').sort());
     expect(ra.cv).toHaveLength(3);
     expect(ra.manifest.model).toMatchObject({ kind: 'logistic', family: 'linear', view: 'tabular', format: 'onnx', causal: true });
+    // A list may name a level (macdhist is in price units): the bundle says so.
+    expect(ra.manifest.features.roles).toMatchObject({ rsi14_1m: 'stationary', macdhist_1m: 'level', rsi14_5m: 'stationary' });
     expect(existsSync(`${join(work, 'a')}.checkpoint`)).toBe(false);
+  });
+
+  it('by default trains on the stationary columns only; the bundle records the role of every input', async () => {
+    const manifest = openDataset(ds, { columns: [] }).manifest;
+    const roles = manifest.featureSet.roles!;
+    expect(Object.keys(roles)).toEqual(manifest.featureSet.columns);
+    const { features: _listed, ...rest } = config(join(work, 'default')).config;
+    const doc = { ...rest, cv: { ...rest.cv, k: 2 }, features: undefined };
+    const r = await trainFromConfig(parseTrainConfig(JSON.parse(JSON.stringify(doc)), 'default.yaml'), JSON.stringify(doc));
+    expect(r.manifest.features.columns).toEqual(manifest.featureSet.columns.filter((c) => roles[c] === 'stationary'));
+    expect(new Set(Object.values(r.manifest.features.roles!))).toEqual(new Set(['stationary']));
+    expect(Object.keys(r.manifest.features.roles!)).toEqual(r.manifest.features.columns);
   });
 
   it('an interrupted run resumes after its last finished fold and ends with the same bundle', async () => {
