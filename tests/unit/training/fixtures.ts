@@ -1,18 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { afterAll } from 'vitest';
 import { type FeatureSet, loadFeatureSet, resolveFeatureSet } from '../../../src/operators/featureSet.js';
 import { computeFeatures } from '../../../src/streams/operatorJobs.js';
 import { REAL_FILES } from '../../helpers/files.js';
+import { tempDir } from '../../helpers/tempDir.js';
 
 // Feature files computed from the real bar files by the real pipeline (computeFeatures), once per
 // test file, in a temporary folder.
 
-export const work = mkdtempSync(join(tmpdir(), 'barflow-views-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+export const work = tempDir('views');
 export const defaultSet = loadFeatureSet();
 /**
  * Bars only, on the CME session anchor, with timeframes that do not divide the session (short last

@@ -1,39 +1,25 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readFoldsFile } from '../../../src/training/splits/index.js';
-import { ROOT } from '../../helpers/files.js';
+import { runBarflow } from '../../helpers/cli.js';
+import { mulberry32 } from '../../helpers/random.js';
+import { tempDir } from '../../helpers/tempDir.js';
 
-const run = promisify(execFile);
-const BIN = resolve(ROOT, 'bin', 'barflow.js');
-
-async function barflow(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CI: '1' }, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const barflow = (args: string[]) => runBarflow(args);
 
 /** Seeded predictions for every tested row of every fold: ts, symbol, p_up, fold. */
 function predictions(foldsPath: string, symbols: { symbol: string; rows: number }[], out: string, skill = 0): void {
   const { doc, folds } = readFoldsFile(foldsPath);
   const sym: string[] = symbols.flatMap((s) => Array<string>(s.rows).fill(s.symbol));
-  let s = 11;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0), s / 2 ** 32);
+  const rnd = mulberry32(11);
   const lines = ['ts,symbol,p_up,fold'];
   for (const f of folds) for (const r of f.test) lines.push(`${new Date(doc.spans.ts[r]!).toISOString()},${sym[r]},${(0.5 + (rnd() - 0.5) * 0.4 + skill).toFixed(6)},${f.index}`);
   writeFileSync(out, `${lines.join('\n')}\n`);
 }
 
 describe('barflow label → splits → backtest (the CLI, on the bundled samples)', { timeout: 60_000 }, () => {
-  const work = mkdtempSync(join(tmpdir(), 'barflow-training-cli-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const work = tempDir('training-cli');
   const ds = join(work, 'ds');
   let symbols: { symbol: string; rows: number }[];
 
