@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Cut the demo samples in data/samples/ out of the real files in ../shared/data/.
+"""Cut the samples in data/samples/ out of the real files in ../shared/data/.
+
+data/samples/demo/: the demo's symbols, one venue and the same week (Binance spot, March 2025),
+so their series overlap in time. data/samples/: two slices whose quirks the tests need when
+../shared/data is not beside the checkout (zero-volume bars and exponent notation; session gaps).
 
 Rows are copied as text, unchanged (no float round trip). Run from the repository root:
 
@@ -15,6 +19,10 @@ SLICES = [
      "2023-03-10T00:00:00Z", "2023-03-13T23:59:00Z"),
     ("ES_firstratedata_1m_20230924_20231009.csv", "ES_firstratedata_1m_20230924_20230929.csv",
      "2023-09-24T22:00:00Z", "2023-09-29T20:59:00Z"),
+] + [
+    (f"intraday/{sym}_binance_1m_20250301_20250401.csv", f"demo/{sym}_binance_1m_20250310_20250316.csv",
+     "2025-03-10T00:00:00Z", "2025-03-16T23:59:00Z")
+    for sym in ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 ]
 
 
@@ -28,6 +36,7 @@ def main() -> None:
         rows = [line for line in lines[1:] if first <= line[:20] <= last]
         text = "\n".join([lines[0], *rows]) + "\n"
         out = pathlib.Path(args.out, dst)
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         print(f"{out}: {len(rows)} rows, sha256 {hashlib.sha256(text.encode()).hexdigest()}")
 

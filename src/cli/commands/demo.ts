@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Bar } from '../../bars/bar.js';
 import { BAR_CSV_HEADER, formatBarCsv } from '../../streams/csv/csvBarWriter.js';
 import { CsvBarReader } from '../../streams/csv/csvBarReader.js';
@@ -18,10 +18,14 @@ import { QuestDb } from '../../streams/questdb/questDb.js';
 import { formatReadSummary } from '../output.js';
 import { formatActions, formatStates } from './services.js';
 
-/** The bundled samples (data/samples/SOURCES.md) and the symbol each one carries. */
+/**
+ * The demo's bundled samples (data/samples/SOURCES.md): three symbols of one venue over the same
+ * week, so the series overlap in time as a multi-symbol book does.
+ */
 export const DEMO_SAMPLES = [
-  { file: 'BTCUSDT_binanceus_1m_20230310_20230313.csv', symbol: 'BTCUSDT' },
-  { file: 'ES_firstratedata_1m_20230924_20230929.csv', symbol: 'ES' },
+  { file: 'demo/BTCUSDT_binance_1m_20250310_20250316.csv', symbol: 'BTCUSDT' },
+  { file: 'demo/ETHUSDT_binance_1m_20250310_20250316.csv', symbol: 'ETHUSDT' },
+  { file: 'demo/SOLUSDT_binance_1m_20250310_20250316.csv', symbol: 'SOLUSDT' },
 ];
 
 export function registerDemo(program: Command): void {
@@ -46,7 +50,7 @@ export function registerDemo(program: Command): void {
         const bars: Bar[] = [];
         for await (const batch of new CsvBarReader(join(SAMPLES_DIR, sample.file), { symbol: sample.symbol })) bars.push(...batch.bars);
         const cut = Math.floor(bars.length * 0.75);
-        const historyFile = join(out, 'history', sample.file);
+        const historyFile = join(out, 'history', basename(sample.file));
         writeFileSync(historyFile, `${BAR_CSV_HEADER}\n${bars.slice(0, cut).map(formatBarCsv).join('\n')}\n`);
         split.push({ symbol: sample.symbol, history: bars.slice(0, cut), rest: bars.slice(cut), historyFile });
       }
