@@ -28,19 +28,8 @@ describe('barflow services (a second pair on other ports, in its own home)', () 
   });
 
   it('up starts both, up again is a no-op, down stops exactly them and frees the ports', async () => {
-    const [kafkaPort, controllerPort, httpPort, pgPort] = await freePorts(4, 19200);
-    env = {
-      BARFLOW_HOME: home,
-      // The jars resolved by the global setup are reused: the second start is offline.
-      BARFLOW_CACHE: resolve(process.env.BARFLOW_CACHE || resolve(ROOT, '.barflow', 'cache')),
-      BARFLOW_KAFKA_PORT: String(kafkaPort),
-      BARFLOW_KAFKA_CONTROLLER_PORT: String(controllerPort),
-      BARFLOW_QUESTDB_HTTP_PORT: String(httpPort),
-      BARFLOW_QUESTDB_PG_PORT: String(pgPort),
-      BARFLOW_KAFKA_BROKERS: '',
-      BARFLOW_QUESTDB: '',
-      BARFLOW_QUESTDB_PG: '',
-    };
+    env = await pairEnv(home);
+    const [kafkaPort, controllerPort, httpPort, pgPort] = ['BARFLOW_KAFKA_PORT', 'BARFLOW_KAFKA_CONTROLLER_PORT', 'BARFLOW_QUESTDB_HTTP_PORT', 'BARFLOW_QUESTDB_PG_PORT'].map((k) => Number(env[k]));
     const first = await barflow(['services', 'up', '--json'], env);
     expect(first.code, first.stderr).toBe(0);
     const up1 = JSON.parse(first.stdout);
@@ -101,7 +90,10 @@ describe('barflow services (a second pair on other ports, in its own home)', () 
   });
 });
 
-/** Env for a second pair of services in their own home, on free ports, with the cached jars. */
+/**
+ * Env for a second pair of services in their own home, on free ports, with the jars the global
+ * setup resolved (so their starts are offline).
+ */
 async function pairEnv(home: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const [kafkaPort, controllerPort, httpPort, pgPort] = await freePorts(4, 19240);
   return {

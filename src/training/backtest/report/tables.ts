@@ -144,19 +144,8 @@ ${bins.join('\n')}
 `;
 }
 
-const SYMBOL_COLUMNS: ReportMetric[] = [
-  'periods',
-  'totalReturn',
-  'sharpe',
-  'sortino',
-  'maxDrawdown',
-  'maxDrawdownMs',
-  'winRate',
-  'profitFactor',
-  'trades',
-  'exposure',
-  'costs',
-];
+/** The same columns as the folds' table, so a symbol's row reads like a fold's. */
+const SYMBOL_COLUMNS = GROUP_COLUMNS;
 
 /**
  * Each symbol traded alone (`result.bySymbol`), one row each, and the portfolio's row under them:
