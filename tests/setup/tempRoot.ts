@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
 
 /**
  * One temporary folder per test run. Every test process, and every program a test starts, inherits
@@ -12,8 +13,6 @@ import { join } from 'node:path';
  * full disk.)
  */
 const RUN_PREFIX = 'barflow-test-run-';
-let users = 0;
-let root: string | null = null;
 
 function alive(pid: number): boolean {
   try {
@@ -46,25 +45,27 @@ function describeLeftovers(dir: string): string[] {
   });
 }
 
-export default function setup(): () => void {
-  users++;
-  if (root === null) {
-    const base = tmpdir();
-    mkdirSync(base, { recursive: true });
-    sweepAbandoned(base);
-    root = mkdtempSync(join(base, `${RUN_PREFIX}${process.pid}-`));
-    process.env.TMPDIR = root;
-    process.env.BARFLOW_TEST_RUN_TMP = root;
-  }
-  const mine = root;
+export default function setup(project: TestProject): () => void {
+  // With -t some blocks are skipped, and a skipped block's afterAll (its folder's removal) never
+  // runs: then leftovers are removed without failing the run.
+  const strict = project.config.testNamePattern === undefined;
+  // Each project of the run loads this module on its own (no shared module state), so the first
+  // one makes the folder and says so in the environment; the others use it and leave it to the first.
+  const inherited = process.env.BARFLOW_TEST_RUN_TMP;
+  if (inherited !== undefined && process.env.BARFLOW_TEST_RUN_TMP_PID === String(process.pid)) return () => undefined;
+  const base = tmpdir();
+  mkdirSync(base, { recursive: true });
+  sweepAbandoned(base);
+  const root = mkdtempSync(join(base, `${RUN_PREFIX}${process.pid}-`));
+  process.env.TMPDIR = root;
+  process.env.BARFLOW_TEST_RUN_TMP = root;
+  process.env.BARFLOW_TEST_RUN_TMP_PID = String(process.pid);
   return () => {
-    if (--users > 0) return;
-    const left = describeLeftovers(mine);
-    rmSync(mine, { recursive: true, force: true });
-    root = null;
-    if (left.length === 0) return;
+    const left = describeLeftovers(root);
+    rmSync(root, { recursive: true, force: true });
+    if (left.length === 0 || !strict) return;
     // vitest reports an error thrown here but still exits 0; the exit code makes the run fail.
     process.exitCode = 1;
-    throw new Error(`tests left ${left.length} temporary entr${left.length === 1 ? 'y' : 'ies'} behind in ${mine} (removed now; every test must remove what it makes, also when it fails): ${left.slice(0, 20).join(', ')}`);
+    throw new Error(`tests left ${left.length} temporary entr${left.length === 1 ? 'y' : 'ies'} behind in ${root} (removed now; every test must remove what it makes, also when it fails): ${left.slice(0, 20).join(', ')}`);
   };
 }
