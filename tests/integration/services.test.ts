@@ -7,6 +7,7 @@ import { resolveJars } from '../../src/services/maven.js';
 import { isAlive, portIsFree } from '../../src/services/processes.js';
 import { createKafka } from '../../src/streams/kafka/kafkaClient.js';
 import { QuestDb } from '../../src/streams/questdb/questDb.js';
+import { topicMetadataWithLeaders } from '../../src/streams/kafka/topics.js';
 import { applyTopology, ensureTopic } from '../../src/topology/apply.js';
 import { loadTopology } from '../../src/topology/topology.js';
 import { ROOT } from '../helpers/files.js';
@@ -242,6 +243,25 @@ describe('topology', () => {
       ]);
     } finally {
       await db.close();
+    }
+  });
+
+  it('two clients ensuring one new topic at once both succeed, and see every partition led (a live process once failed in that race)', async () => {
+    const decl = loadTopology();
+    for (let k = 0; k < 3; k++) {
+      const name = unique('test.race');
+      const [a, b] = await Promise.all([ensureTopic(createKafka(endpoints().brokers), decl, name), ensureTopic(createKafka(endpoints().brokers), decl, name)]);
+      expect([a.action, b.action]).toContain('created');
+      const admin = createKafka(endpoints().brokers).admin();
+      await admin.connect();
+      try {
+        const meta = await topicMetadataWithLeaders(admin, [name]);
+        expect(meta.topics[0]!.partitions).toHaveLength(6);
+        expect(meta.topics[0]!.partitions.every((p) => p.leader >= 0)).toBe(true);
+        if (k === 0) await expect(topicMetadataWithLeaders(admin, [`${name}.absent`], 300)).rejects.toThrow(/\.absent are not served by the broker after 0\.3 s/);
+      } finally {
+        await admin.disconnect();
+      }
     }
   });
 

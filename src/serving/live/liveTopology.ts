@@ -4,6 +4,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs
 import { logger } from '../../log.js';
 import { type FeatureSet, loadFeatureSet } from '../../operators/featureSet.js';
 import { createKafka, idempotentProducer } from '../../streams/kafka/kafkaClient.js';
+import { topicMetadataWithLeaders } from '../../streams/kafka/topics.js';
 import type { QuestDbEndpoint } from '../../streams/questdb/endpoint.js';
 import { QuestDbFeatureWriter } from '../../streams/questdb/featureWriter.js';
 import { ensureTopic } from '../../topology/apply.js';
@@ -163,7 +164,7 @@ export class LiveTopology {
         if (action.action !== 'exists') log.info(action, 'topic');
       }
     }
-    const meta = await this.admin.fetchTopicMetadata({ topics: [c.topics.bars, c.topics.state] }).catch((err: Error) => {
+    const meta = await topicMetadataWithLeaders(this.admin, [c.topics.bars, c.topics.state], c.topics.create ? 30_000 : 5_000).catch((err: Error) => {
       throw new Error(`topics ${c.topics.bars} and ${c.topics.state} must exist (set topics.create or run barflow topology apply): ${err.message}`);
     });
     const count = (t: string) => meta.topics.find((m) => m.name === t)?.partitions.length ?? 0;

@@ -3,6 +3,32 @@ import type { ApplyAction, TopicDecl } from '../../topology/topology.js';
 
 const TOPIC_RESOURCE = 2; // kafkajs ConfigResourceTypes.TOPIC
 
+type TopicMetadata = Awaited<ReturnType<Admin['fetchTopicMetadata']>>;
+
+/**
+ * The topics' metadata once every partition has a leader. A topic another client has just created
+ * is listed before the broker serves it: for a moment its metadata answers "This server does not
+ * host this topic-partition" or has partitions without a leader (two live processes started
+ * together on new topics; one failed this way). Waits for that to pass, up to `timeoutMs`, then
+ * fails naming the topics that are still missing.
+ */
+export async function topicMetadataWithLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<TopicMetadata> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    let problem: string;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const unled = metadata.topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0)).map((t) => t.name);
+      if (unled.length === 0) return metadata;
+      problem = `${unled.join(', ')} without a leader for every partition`;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    if (Date.now() + wait > deadline) throw new Error(`topics ${topics.join(', ')} are not served by the broker after ${timeoutMs / 1000} s: ${problem}`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
 /**
  * Creates the declared topics that are missing. Existing topics are never changed (adding
  * partitions would move keys to other partitions; config changes deserve a human), but differences
@@ -26,7 +52,7 @@ export async function applyTopics(admin: Admin, topics: readonly TopicDecl[]): P
   }
   const present = topics.filter((t) => existing.has(t.name));
   if (present.length === 0) return actions;
-  const metadata = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+  const metadata = await topicMetadataWithLeaders(admin, present.map((t) => t.name));
   const configs = await admin.describeConfigs({
     includeSynonyms: false,
     resources: present.map((t) => ({ type: TOPIC_RESOURCE, name: t.name, configNames: Object.keys(t.config) })),
