@@ -63,8 +63,15 @@ export async function questDbAnswers(endpoint: QuestDbEndpoint): Promise<boolean
   }
 }
 
-function heapArgs(heap: string): string[] {
-  return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError'];
+/**
+ * Heap and GC flags, and a temporary folder inside the service's own folder: QuestDB unpacks its
+ * native libraries (9 MB) into java.io.tmpdir at every start and removes them only on a clean
+ * exit, so killed servers used to leave them in /tmp.
+ */
+function jvmArgs(heap: string, dir: string): string[] {
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError', `-Djava.io.tmpdir=${tmp}`];
 }
 
 export function kafkaService(settings: ServiceSettings): LocalService {
@@ -137,7 +144,7 @@ export function kafkaService(settings: ServiceSettings): LocalService {
         await formatKafkaStorage({ java: settings.java, classpath, log4jFile, dataDir, clusterId: settings.kafka.clusterId, serverProperties: props });
       }
       return [
-        ...heapArgs(heap),
+        ...jvmArgs(heap, dir),
         ...ownershipMarkers('kafka', settings.home),
         `-Dlog4j2.configurationFile=${log4jFile}`,
         `-Dkafka.logs.dir=${logDir}`,
@@ -185,7 +192,7 @@ export function questDbService(settings: ServiceSettings): LocalService {
       );
       const jar = jars.find((j) => /questdb-[\d.]+\.jar$/.test(j));
       if (!jar) throw new Error(`no questdb jar among ${jars.join(', ')}`);
-      return [...heapArgs(heap), ...ownershipMarkers('questdb', settings.home), '-p', jar, '-m', 'io.questdb/io.questdb.ServerMain', '-d', dir];
+      return [...jvmArgs(heap, dir), ...ownershipMarkers('questdb', settings.home), '-p', jar, '-m', 'io.questdb/io.questdb.ServerMain', '-d', dir];
     },
     answers: () => questDbAnswers(questDbEndpointOf(settings)),
   };
