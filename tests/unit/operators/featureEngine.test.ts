@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { FeatureEngine } from '../../../src/operators/featureEngine.js';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
 import { type GoldenBar, goldenInput, readGolden } from '../../helpers/operatorFixtures.js';
+import { isClose } from '../../helpers/numbers.js';
 
 /** Compared bit for bit: TA-Lib's indicators, and %B (one formula on TA-Lib's bands). */
 const TALIB = new Set(['rsi14', 'atr14', 'natr14', 'macdhist', 'adx14', 'bbwidth20', 'bbpctb20', 'stochk']);
-const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
+const close = (a: number, b: number) => isClose(a, b, 1e-9, 1e-12);
 
 /** The golden bar a row must show for a timeframe: the latest one complete by the row's close. */
 function latestComplete(bars: GoldenBar[], rowTs: number): GoldenBar | undefined {

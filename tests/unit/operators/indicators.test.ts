@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FeatureSpec } from '../../../src/operators/featureSet.js';
 import { createIndicator } from '../../../src/operators/indicators/registry.js';
 import { goldenSeries } from '../../helpers/operatorFixtures.js';
+import { isClose } from '../../helpers/numbers.js';
 
 /**
  * The fixture columns (scripts/fixtures/make_operator_fixtures.py) and the spec computing each.
@@ -32,7 +33,8 @@ const SPECS: Record<string, { spec: FeatureSpec; output?: string; talib: boolean
 };
 
 /** Relative difference, with an absolute floor for values that are cancellation residue near 0. */
-const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
+/** Formula families without a TA-Lib original: equal to their numpy reference within 1e-9 relative. */
+const close = (a: number, b: number) => isClose(a, b, 1e-9, 1e-12);
 
 describe('indicators against TA-Lib and the documented formulas, on every golden timeframe series', () => {
   const cases = goldenSeries().filter((s) => s.featureNames.length > 0);

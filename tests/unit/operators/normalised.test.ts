@@ -6,6 +6,7 @@ import { VolumeZScore } from '../../../src/operators/indicators/windowed.js';
 import type { OhlcvBar } from '../../../src/operators/ohlcv.js';
 import { StateReader, StateWriter } from '../../../src/operators/state.js';
 import { goldenInput } from '../../helpers/operatorFixtures.js';
+import { isClose } from '../../helpers/numbers.js';
 
 const ohlcv = (b: Partial<OhlcvBar>): OhlcvBar => ({ ts: 0, open: 100, high: 101, low: 99, close: 100, volume: 1, bars: 1, ...b });
 
@@ -31,7 +32,7 @@ function zscoreTolerance(w: number[], want: number): number {
   return 1e-9 * Math.abs(want) + (sigma > 0 ? (64 * Number.EPSILON * largest * Math.max(1, Math.abs(want))) / sigma : 0) + 1e-12;
 }
 
-const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
+const close = (a: number, b: number) => isClose(a, b, 1e-12, 1e-12);
 
 /** A snapshot of one indicator, restored into a fresh one. */
 function cloneByState<T extends { save(w: StateWriter): void; load(r: StateReader): void }>(from: T, to: T): number {
