@@ -18,40 +18,74 @@ export interface LiveOutputTargets {
   /** QuestDB writers of predictions, by model name (each writes its name in the `model` column). */
   predictions: Map<string, QuestDbFeatureWriter> | null;
   metrics: LiveMetrics;
+  /** The producer of the outputs (it changes when the topology restarts after a failure). */
+  producer: () => Producer;
+}
+
+interface PendingRow {
+  symbol: string;
+  ts: number;
+  values: Float64Array;
+  window: Float64Array | null;
+}
+
+/** What is collected between two sends, and the promise that it (and every send before it) was acknowledged. */
+class Slot {
+  features: Message[] = [];
+  dlq: Message[] = [];
+  pending: PendingRow[] = [];
+  /** Message timestamps (ms) of the rows, for the end-to-end histogram. */
+  stamps: number[] = [];
+  bytes = 0;
+  scheduled = false;
+  readonly done: Promise<void>;
+  settle!: (work: Promise<void>) => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = (work) => void work.then(resolve, reject);
+    });
+    // A slot closed early (full) may have no handler awaiting it directly: its failure still
+    // reaches them through the next slot, which chains on it.
+    this.done.catch(() => undefined);
+  }
+
+  get empty(): boolean {
+    return this.features.length === 0 && this.dlq.length === 0 && this.pending.length === 0;
+  }
 }
 
 /**
- * Collects one batch's outputs: Kafka messages (sent together by `send`, acks=all) and QuestDB
- * rows (encoded into the writers as they come; made durable by the writers' `drain` before a
- * checkpoint). A row's Kafka message and its QuestDB row come from the same values, at once.
+ * The outputs of every partition's batches, sent together: the batches a fetch returned are
+ * processed one after another in the same turn of the event loop, each adds its rows, rejects and
+ * prediction requests here, then awaits `flush()`; the first flush schedules one send for all of
+ * them (their predictions in one model call, their messages in one produce request, acks=all) at
+ * the end of that turn. A batch's offsets are resolved once the send holding its outputs, and every
+ * send before it, was acknowledged. QuestDB rows are encoded into the writers as they come and
+ * posted in the background (the checkpoint makes them durable before offsets are committed).
  */
 export class LiveOutputs implements LiveOutput {
-  private features: Message[] = [];
-  private dlq: Message[] = [];
-  private bytes = 0;
-  /** Message timestamps (ms) of the rows in this batch, for the end-to-end histogram. */
-  private stamps: number[] = [];
+  private slot = new Slot();
+  /** Settles with the last send closed so far (and everything before it). */
+  private last: Promise<void> = Promise.resolve();
+  /** Settles once the previous send has issued its Kafka request (or failed): requests go out in call order. */
+  private issued: Promise<void> = Promise.resolve();
   private readonly featureHeaders: IHeaders;
   private readonly predictionHeaders: IHeaders = { 'content-type': 'application/json', 'barflow-schema': 'prediction/v1' };
   private readonly questDbRow: FeatureRow;
-  /** Rows waiting for their predictions, made when the batch is sent. */
-  private pending: { symbol: string; ts: number; values: Float64Array; window: Float64Array | null }[] = [];
-  /** Timestamp (ms) of the message being processed. */
-  timestamp = 0;
-  /** Settles once the previous send has issued its Kafka request (or failed): sends go out in call order. */
-  private issued: Promise<void> = Promise.resolve();
 
   constructor(private readonly t: LiveOutputTargets) {
     this.featureHeaders = featureHeaders(t.featureSet, t.format);
     this.questDbRow = { symbol: '', ts: 0, values: new Float64Array(0), schemaHash: t.featureSet.schemaHash };
   }
 
-  row(symbol: string, ts: number, values: Float64Array, _message: LiveMessage, window: Float64Array | null): void {
+  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null): void {
     const t = this.t;
+    const s = this.slot;
     const value = encodeFeatureRow(t.featureSet, t.format, symbol, ts, values);
-    this.features.push({ key: symbol, value, headers: this.featureHeaders });
-    this.bytes += value.byteLength + symbol.length;
-    this.stamps.push(this.timestamp);
+    s.features.push({ key: symbol, value, headers: this.featureHeaders });
+    s.bytes += value.byteLength + symbol.length;
+    s.stamps.push(message.timestamp);
     if (t.features !== null) {
       this.questDbRow.symbol = symbol;
       this.questDbRow.ts = ts;
@@ -60,14 +94,16 @@ export class LiveOutputs implements LiveOutput {
     }
     if (t.model !== null) {
       // The row's values buffer is reused by the engine: the prediction step gets a copy.
-      this.pending.push({ symbol, ts, values: values.slice(), window });
-      this.bytes += 400;
+      s.pending.push({ symbol, ts, values: values.slice(), window });
+      s.bytes += 400;
     }
+    if (s.bytes >= MAX_PRODUCE_BYTES) this.close();
   }
 
   reject(m: LiveMessage, violation: Violation): void {
     this.t.metrics.rejects.inc({ reason: violation.reason });
-    this.dlq.push({
+    const s = this.slot;
+    s.dlq.push({
       key: m.key,
       value: m.value,
       headers: {
@@ -76,59 +112,75 @@ export class LiveOutputs implements LiveOutput {
         'barflow-source-topic': this.t.topics.source,
         'barflow-source-partition': String(m.partition),
         'barflow-source-offset': String(m.offset),
-        'barflow-source-timestamp': String(this.timestamp),
+        'barflow-source-timestamp': String(m.timestamp),
       },
     });
-    this.bytes += (m.value?.byteLength ?? 0) + 256;
+    s.bytes += (m.value?.byteLength ?? 0) + 256;
+    if (s.bytes >= MAX_PRODUCE_BYTES) this.close();
   }
 
   duplicate(): void {
     this.t.metrics.duplicates.inc();
   }
 
-  /** True when enough is collected to send now rather than at the end of the batch. */
-  get full(): boolean {
-    return this.bytes >= MAX_PRODUCE_BYTES;
+  /**
+   * Settles when everything added so far has been acknowledged by Kafka. The send of what was
+   * added in this turn of the event loop starts at its end, once every batch of the turn has added
+   * its outputs.
+   */
+  flush(): Promise<void> {
+    const s = this.slot;
+    if (s.empty) return this.last;
+    if (!s.scheduled) {
+      s.scheduled = true;
+      setImmediate(() => {
+        if (this.slot === s) this.close();
+      });
+    }
+    return s.done;
   }
 
   /**
-   * Starts sending what is collected (acks=all) and clears it at once, so collecting can go on
-   * while the broker writes; the promise settles when the broker has acknowledged it.
+   * After a failure (the states that made them are dropped too): forgets what is not sent yet, and
+   * later sends no longer wait on the failed ones.
    */
-  send(producer: Producer): Promise<void> {
-    const features = this.features;
-    const dlq = this.dlq;
-    const pending = this.pending;
-    const stamps = this.stamps;
-    const rows = this.features.length;
-    this.features = [];
-    this.dlq = [];
-    this.pending = [];
-    this.stamps = [];
-    this.bytes = 0;
-    // Predictions of several sends may finish in any order (a fallback call takes longer); the
-    // Kafka requests are issued in call order all the same, so a symbol's messages keep their order.
-    const prev = this.issued;
+  discard(): void {
+    this.slot = new Slot();
+    this.last = Promise.resolve();
+    this.issued = Promise.resolve();
+  }
+
+  /** Starts sending the current slot at once and opens the next one. */
+  private close(): void {
+    const s = this.slot;
+    this.slot = new Slot();
+    if (s.empty) {
+      s.settle(this.last);
+      return;
+    }
+    const before = this.last;
+    const prevIssued = this.issued;
     let issued!: () => void;
     this.issued = new Promise<void>((r) => (issued = r));
-    return (async () => {
+    const own = (async () => {
       try {
-        const predictions = await this.predict(pending);
-        await prev;
-        const sending = this.sendAll(producer, features, predictions, dlq, stamps, rows);
+        // Predictions of several sends may finish in any order (a fallback call takes longer); the
+        // Kafka requests are issued in call order all the same, so a symbol's messages keep their order.
+        const predictions = await this.predict(s.pending);
+        await prevIssued;
+        const sending = this.sendAll(s, predictions);
         issued();
         await sending;
       } finally {
         issued();
       }
     })();
+    s.settle(Promise.all([before, own]).then(() => undefined));
+    this.last = s.done;
   }
 
-  /**
-   * Predicts a batch's rows (one model call for all of them) and encodes the messages and QuestDB
-   * rows; the rows' Kafka messages keep their order.
-   */
-  private async predict(pending: { symbol: string; ts: number; values: Float64Array; window: Float64Array | null }[]): Promise<Message[]> {
+  /** Predicts the rows of a send (one model call for all of them) and encodes their messages and QuestDB rows. */
+  private async predict(pending: PendingRow[]): Promise<Message[]> {
     const model = this.t.model;
     if (model === null || pending.length === 0) return [];
     const results = await model.predict(pending);
@@ -142,18 +194,18 @@ export class LiveOutputs implements LiveOutput {
     return messages;
   }
 
-  private sendAll(producer: Producer, features: Message[], predictions: Message[], dlq: Message[], stamps: number[], rows: number): Promise<void> {
+  private sendAll(s: Slot, predictions: Message[]): Promise<void> {
     const topicMessages = [
-      { topic: this.t.topics.features, messages: features },
+      { topic: this.t.topics.features, messages: s.features },
       { topic: this.t.topics.predictions, messages: predictions },
-      { topic: this.t.topics.dlq, messages: dlq },
-    ].filter((t) => t.messages.length > 0);
+      { topic: this.t.topics.dlq, messages: s.dlq },
+    ].filter((x) => x.messages.length > 0);
     if (topicMessages.length === 0) return Promise.resolve();
-    return producer.sendBatch({ topicMessages, acks: -1 }).then(() => {
+    return this.t.producer().sendBatch({ topicMessages, acks: -1 }).then(() => {
       const now = Date.now();
       const m = this.t.metrics;
-      for (const s of stamps) m.endToEndSeconds.observe((now - s) / 1000);
-      m.rowsOut.inc(rows);
+      for (const stamp of s.stamps) m.endToEndSeconds.observe((now - stamp) / 1000);
+      m.rowsOut.inc(s.features.length);
       m.predictionsOut.inc(predictions.length);
     });
   }

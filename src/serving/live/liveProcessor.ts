@@ -14,6 +14,8 @@ export interface LiveMessage {
   offset: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** The message's Kafka timestamp (ms): the end-to-end latency is measured from it. */
+  timestamp: number;
 }
 
 /** Where the processor's results go; called synchronously, in message order. */

@@ -37,7 +37,8 @@ export class StateTopic {
     kafka: Kafka,
     readonly topic: string,
     groupId: string,
-    private producer: Producer,
+    /** The producer snapshots are written with (it changes when the topology restarts). */
+    private readonly producer: () => Producer,
   ) {
     this.reader = kafka.consumer({
       groupId,
@@ -110,18 +111,13 @@ export class StateTopic {
     return [...(this.byPartition.get(partition) ?? new Map<string, Stored>())].map(([symbol, s]) => [symbol, s.value]);
   }
 
-  /** After a restart the topology writes with a new producer. */
-  useProducer(producer: Producer): void {
-    this.producer = producer;
-  }
-
   /** Writes snapshots taken earlier (acks=all), in produce requests of a bounded size. */
   async write(partition: number, snapshots: readonly { symbol: string; value: Buffer }[]): Promise<void> {
     let messages: { key: string; value: Buffer; partition: number }[] = [];
     let bytes = 0;
     const flush = async () => {
       if (messages.length === 0) return;
-      await this.producer.send({ topic: this.topic, acks: -1, messages });
+      await this.producer().send({ topic: this.topic, acks: -1, messages });
       messages = [];
       bytes = 0;
     };

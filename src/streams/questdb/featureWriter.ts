@@ -119,6 +119,17 @@ export class QuestDbFeatureWriter implements FeatureSink {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Posts what is buffered and waits only while more than `inFlight` requests wait behind the ones
+   * in flight: a live producer goes on at once while QuestDB keeps up, and is held back (memory
+   * stays bounded) when it falls behind. `drain` makes the rows durable.
+   */
+  async relieve(): Promise<void> {
+    this.dispatch();
+    while (this.failure === null && this.queue.length > this.inFlight) await this.changed();
+    if (this.failure) throw this.failure;
+  }
+
   /** Posts what is buffered and waits until QuestDB has acknowledged every request (rows durable in its WAL). */
   async drain(): Promise<void> {
     this.dispatch();

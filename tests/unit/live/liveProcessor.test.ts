@@ -28,7 +28,7 @@ class Collected implements LiveOutput {
   }
 }
 
-const message = (offset: number, key: string, value: string): LiveMessage => ({ partition: 0, offset, key: Buffer.from(key), value: Buffer.from(value) });
+const message = (offset: number, key: string, value: string): LiveMessage => ({ partition: 0, offset, key: Buffer.from(key), value: Buffer.from(value), timestamp: 0 });
 
 /** Two real series interleaved in time on one partition, as the bar topic holds them. */
 async function interleaved(files: readonly DataFile[]): Promise<Bar[]> {
@@ -136,9 +136,9 @@ describe('LiveProcessor', () => {
     const out = new Collected();
     const b = stream[0]!;
     proc.process(message(0, b.symbol, encodeBar(b).replace('}', `,"pad":"${'x'.repeat(400)}"}`)), out);
-    proc.process({ partition: 0, offset: 1, key: null, value: Buffer.from(encodeBar(b)) }, out);
+    proc.process({ partition: 0, offset: 1, key: null, value: Buffer.from(encodeBar(b)), timestamp: 0 }, out);
     proc.process(message(2, 'OTHER', encodeBar(b)), out);
-    proc.process({ partition: 0, offset: 3, key: Buffer.from(b.symbol), value: null }, out);
+    proc.process({ partition: 0, offset: 3, key: Buffer.from(b.symbol), value: null, timestamp: 0 }, out);
     expect(out.rejects.map((r) => r.violation.reason)).toEqual(['oversized_message', 'malformed_record', 'malformed_record', 'malformed_record']);
     expect(out.rows.length).toBe(0);
   });

@@ -26,7 +26,7 @@ class Windows implements LiveOutput {
   duplicate(): void {}
 }
 
-const message = (offset: number, bar: Bar): LiveMessage => ({ partition: 0, offset, key: Buffer.from(bar.symbol), value: Buffer.from(encodeBar(bar)) });
+const message = (offset: number, bar: Bar): LiveMessage => ({ partition: 0, offset, key: Buffer.from(bar.symbol), value: Buffer.from(encodeBar(bar)), timestamp: 0 });
 
 // ES futures: session gaps and missing minutes break windows, as WindowView breaks them.
 let bars: Bar[] = [];
