@@ -9,7 +9,10 @@ import { Resampler } from './resampler.js';
 import { timeframeMs } from './timeframe.js';
 
 // Thin RxJS wrappers: each keeps one plain state machine per symbol and calls its synchronous
-// update for every event, in order. The live topology and the batch replay both use these.
+// update for every event, in order. The batch replay runs through these. The live topology does
+// not: it calls the same state machines (FeatureEngine through LiveSymbol) directly from its Kafka
+// batches, because it must snapshot and restore each symbol's state and acknowledge per batch,
+// which an Observable chain would hide. Parity holds because both paths run the same `update`.
 
 /**
  * Event time as an input record: every 1-minute bar of `symbol` opening before `ts` has arrived.
@@ -44,17 +47,15 @@ export interface FeatureRow {
 
 /**
  * Per-symbol state around a synchronous step: the building block of every operator here. State is
- * created on a symbol's first event. Each subscription has its own states, unless the caller passes
- * `states` to share, snapshot or restore them (the live topology does).
+ * created on a symbol's first event; each subscription has its own states.
  */
 export function perSymbol<In extends { symbol: string }, Out, S>(
   create: (symbol: string, emit: (out: Out) => void) => S,
   step: (state: S, event: In, emit: (out: Out) => void) => void,
-  shared?: Map<string, S>,
 ): OperatorFunction<In, Out> {
   return (source) =>
     new Observable<Out>((subscriber) => {
-      const states = shared ?? new Map<string, S>();
+      const states = new Map<string, S>();
       const emit = (out: Out) => subscriber.next(out);
       return source.subscribe({
         next(event) {
@@ -91,15 +92,11 @@ export function resample(tf: string, anchor = 'utc-day'): OperatorFunction<BarEv
 /** One feature row per 1-minute bar (watermarks make none), with each symbol's state isolated. */
 export function featureRows(
   featureSet: FeatureSet,
-  options: { reuse?: boolean; engines?: Map<string, FeatureEngine> } = {},
+  options: { reuse?: boolean } = {},
 ): OperatorFunction<BarEvent, FeatureRow> {
   return perSymbol<BarEvent, FeatureRow, { engine: FeatureEngine; row: FeatureRow }>(
     (symbol) => {
-      let engine = options.engines?.get(symbol);
-      if (engine === undefined) {
-        engine = new FeatureEngine(featureSet);
-        options.engines?.set(symbol, engine);
-      }
+      const engine = new FeatureEngine(featureSet);
       return { engine, row: { symbol, ts: 0, values: engine.row, schemaHash: featureSet.schemaHash } };
     },
     ({ engine, row }, event, emit) => {

@@ -130,18 +130,22 @@ export class Checkpointer {
     const generation = this.generation;
     const progress = [...this.progress];
     this.progress.clear();
+    const t0 = performance.now();
     const snapshots = progress.flatMap(([p]) => {
       const proc = this.processors.get(p);
       if (proc === undefined) return [];
       const states = proc.takeDirty();
       return [{ p, proc, states, values: states.map((s: LiveSymbol) => ({ symbol: s.symbol, value: s.snapshot() })) }];
     });
+    const t1 = performance.now();
     this.persisting = (async () => {
       await o.drainOutputs();
+      const t2 = performance.now();
       for (const { p, values } of snapshots) await o.state.write(p, values);
       if (generation !== this.generation) return;
       await consumer.commitOffsets(progress.map(([partition, offset]) => ({ topic: o.topic, partition, offset: String(offset) })));
       o.metrics.commits.inc();
+      log.debug({ symbols: snapshots.reduce((n, s) => n + s.values.length, 0), captureMs: t1 - t0, drainMs: t2 - t1, writeMs: performance.now() - t2 }, 'checkpoint');
     })()
       .catch((err: Error) => {
         for (const { p, proc, states } of snapshots) if (this.processors.get(p) === proc) proc.markDirty(states);

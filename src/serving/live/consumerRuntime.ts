@@ -24,15 +24,14 @@ export interface RuntimeHandlers {
 }
 
 /**
- * The Kafka side of the live topology: the consumer in its group and the two producers (outputs;
- * snapshots, on a connection of their own so that a checkpoint's megabytes never queue in front of
- * a burst's outputs). Any failure (a batch that throws, a consumer crash) stops them all and starts
+ * The Kafka side of the live topology: the consumer in its group and the producer of the outputs
+ * (snapshots have a thread and a connection of their own, SnapshotWriter, so that a checkpoint's
+ * megabytes never queue in front of a burst's outputs). Any failure (a batch that throws, a consumer crash) stops them all and starts
  * new ones after a backoff from 0.5 s to 30 s, never a busy loop, never an exit.
  */
 export class ConsumerRuntime {
   consumer: Consumer | null = null;
   outputs: Producer | null = null;
-  snapshots: Producer | null = null;
   generation = 0;
   assigned: number[] = [];
   joined = false;
@@ -57,10 +56,8 @@ export class ConsumerRuntime {
 
   private async connectProducers(): Promise<void> {
     const outputs = idempotentProducer(this.kafka);
-    const snapshots = idempotentProducer(this.kafka);
-    await Promise.all([outputs.connect(), snapshots.connect()]);
+    await outputs.connect();
     this.outputs = outputs;
-    this.snapshots = snapshots;
   }
 
   private async startConsumer(): Promise<void> {
@@ -105,13 +102,12 @@ export class ConsumerRuntime {
     this.joined = false;
     this.h.failed();
     this.restartDelayMs = Math.min(30_000, Math.max(500, this.restartDelayMs * 2));
-    const old = { consumer: this.consumer, outputs: this.outputs, snapshots: this.snapshots };
+    const old = { consumer: this.consumer, outputs: this.outputs };
     this.consumer = null;
     this.restarting = setTimeout(() => {
       void (async () => {
         await old.consumer?.disconnect().catch(() => undefined);
         await old.outputs?.disconnect().catch(() => undefined);
-        await old.snapshots?.disconnect().catch(() => undefined);
         try {
           await this.connectProducers();
           this.restarting = null;
@@ -139,6 +135,6 @@ export class ConsumerRuntime {
 
   async close(step: (what: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
     await step('consumer disconnect', async () => this.consumer?.disconnect());
-    await step('producer disconnect', async () => Promise.all([this.outputs?.disconnect(), this.snapshots?.disconnect()]));
+    await step('producer disconnect', async () => this.outputs?.disconnect());
   }
 }

@@ -1,4 +1,4 @@
-import type { IHeaders, Message, Producer } from 'kafkajs';
+import { type IHeaders, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import type { Violation } from '../../bars/rejects.js';
 import type { FeatureSet } from '../../operators/featureSet.js';
 import type { FeatureRow } from '../../operators/rx.js';
@@ -8,6 +8,9 @@ import type { LiveMessage, LiveOutput } from './liveProcessor.js';
 import type { LiveMetrics } from './liveMetrics.js';
 import type { LiveModel } from './liveModel.js';
 import { type FeatureMessageFormat, encodeFeatureRow, encodePrediction, featureHeaders } from './outputMessages.js';
+import { logger } from '../../log.js';
+
+const log = logger('live');
 
 export interface LiveOutputTargets {
   featureSet: FeatureSet;
@@ -20,6 +23,30 @@ export interface LiveOutputTargets {
   metrics: LiveMetrics;
   /** The producer of the outputs (it changes when the topology restarts after a failure). */
   producer: () => Producer;
+  /** Partition counts of the output topics: each message's partition is chosen here. */
+  partitions: { features: number; predictions: number; dlq: number };
+}
+
+/**
+ * The partition the producer's default partitioner would choose for a key (murmur2, as the Java
+ * client), chosen here so that a send is bounded per partition batch, the broker's limit
+ * (message.max.bytes), rather than as a whole: a burst of 1,000 rows goes out in one request
+ * instead of three.
+ */
+class PartitionOf {
+  private readonly choose = Partitioners.DefaultPartitioner();
+  private readonly metadata: PartitionMetadata[];
+
+  constructor(
+    private readonly topic: string,
+    partitions: number,
+  ) {
+    this.metadata = Array.from({ length: Math.max(1, partitions) }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  }
+
+  of(key: string | Buffer | null): number {
+    return this.choose({ topic: this.topic, partitionMetadata: this.metadata, message: { key, value: null } });
+  }
 }
 
 interface PendingRow {
@@ -36,12 +63,16 @@ class Slot {
   pending: PendingRow[] = [];
   /** Message timestamps (ms) of the rows, for the end-to-end histogram. */
   stamps: number[] = [];
-  bytes = 0;
+  /** Bytes per partition batch the send will hold: features by partition, then predictions, then the DLQ. */
+  readonly bytes: Float64Array;
+  /** True once a partition batch is near the broker's limit: the slot is sent at once. */
+  full = false;
   scheduled = false;
   readonly done: Promise<void>;
   settle!: (work: Promise<void>) => void;
 
-  constructor() {
+  constructor(batches: number) {
+    this.bytes = new Float64Array(batches);
     this.done = new Promise<void>((resolve, reject) => {
       this.settle = (work) => void work.then(resolve, reject);
     });
@@ -52,6 +83,10 @@ class Slot {
 
   get empty(): boolean {
     return this.features.length === 0 && this.dlq.length === 0 && this.pending.length === 0;
+  }
+
+  add(batch: number, bytes: number): void {
+    if ((this.bytes[batch]! += bytes) >= MAX_PRODUCE_BYTES) this.full = true;
   }
 }
 
@@ -65,7 +100,7 @@ class Slot {
  * posted in the background (the checkpoint makes them durable before offsets are committed).
  */
 export class LiveOutputs implements LiveOutput {
-  private slot = new Slot();
+  private slot: Slot;
   /** Settles with the last send closed so far (and everything before it). */
   private last: Promise<void> = Promise.resolve();
   /** Settles once the previous send has issued its Kafka request (or failed): requests go out in call order. */
@@ -74,17 +109,31 @@ export class LiveOutputs implements LiveOutput {
   private readonly predictionHeaders: IHeaders = { 'content-type': 'application/json', 'barflow-schema': 'prediction/v1' };
   private readonly questDbRow: FeatureRow;
 
+  private readonly featuresPartition: PartitionOf;
+  private readonly predictionsPartition: PartitionOf;
+  private readonly dlqPartition: PartitionOf;
+
   constructor(private readonly t: LiveOutputTargets) {
     this.featureHeaders = featureHeaders(t.featureSet, t.format);
     this.questDbRow = { symbol: '', ts: 0, values: new Float64Array(0), schemaHash: t.featureSet.schemaHash };
+    this.featuresPartition = new PartitionOf(t.topics.features, t.partitions.features);
+    this.predictionsPartition = new PartitionOf(t.topics.predictions, t.partitions.predictions);
+    this.dlqPartition = new PartitionOf(t.topics.dlq, t.partitions.dlq);
+    this.slot = this.newSlot();
+  }
+
+  private newSlot(): Slot {
+    const p = this.t.partitions;
+    return new Slot(p.features + p.predictions + p.dlq);
   }
 
   row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null): void {
     const t = this.t;
     const s = this.slot;
     const value = encodeFeatureRow(t.featureSet, t.format, symbol, ts, values);
-    s.features.push({ key: symbol, value, headers: this.featureHeaders });
-    s.bytes += value.byteLength + symbol.length;
+    const partition = this.featuresPartition.of(symbol);
+    s.features.push({ key: symbol, value, headers: this.featureHeaders, partition });
+    s.add(partition, value.byteLength + symbol.length + 64);
     s.stamps.push(message.timestamp);
     if (t.features !== null) {
       this.questDbRow.symbol = symbol;
@@ -95,16 +144,18 @@ export class LiveOutputs implements LiveOutput {
     if (t.model !== null) {
       // The row's values buffer is reused by the engine: the prediction step gets a copy.
       s.pending.push({ symbol, ts, values: values.slice(), window });
-      s.bytes += 400;
+      s.add(t.partitions.features + this.predictionsPartition.of(symbol), 512);
     }
-    if (s.bytes >= MAX_PRODUCE_BYTES) this.close();
+    if (s.full) this.close();
   }
 
   reject(m: LiveMessage, violation: Violation): void {
     this.t.metrics.rejects.inc({ reason: violation.reason });
     const s = this.slot;
+    const partition = this.dlqPartition.of(m.key);
     s.dlq.push({
       key: m.key,
+      partition,
       value: m.value,
       headers: {
         'barflow-reason': violation.reason,
@@ -115,8 +166,8 @@ export class LiveOutputs implements LiveOutput {
         'barflow-source-timestamp': String(m.timestamp),
       },
     });
-    s.bytes += (m.value?.byteLength ?? 0) + 256;
-    if (s.bytes >= MAX_PRODUCE_BYTES) this.close();
+    s.add(this.t.partitions.features + this.t.partitions.predictions + partition, (m.value?.byteLength ?? 0) + 512);
+    if (s.full) this.close();
   }
 
   duplicate(): void {
@@ -145,7 +196,7 @@ export class LiveOutputs implements LiveOutput {
    * later sends no longer wait on the failed ones.
    */
   discard(): void {
-    this.slot = new Slot();
+    this.slot = this.newSlot();
     this.last = Promise.resolve();
     this.issued = Promise.resolve();
   }
@@ -153,7 +204,7 @@ export class LiveOutputs implements LiveOutput {
   /** Starts sending the current slot at once and opens the next one. */
   private close(): void {
     const s = this.slot;
-    this.slot = new Slot();
+    this.slot = this.newSlot();
     if (s.empty) {
       s.settle(this.last);
       return;
@@ -164,13 +215,16 @@ export class LiveOutputs implements LiveOutput {
     this.issued = new Promise<void>((r) => (issued = r));
     const own = (async () => {
       try {
+        const t0 = performance.now();
         // Predictions of several sends may finish in any order (a fallback call takes longer); the
         // Kafka requests are issued in call order all the same, so a symbol's messages keep their order.
         const predictions = await this.predict(s.pending);
+        const t1 = performance.now();
         await prevIssued;
         const sending = this.sendAll(s, predictions);
         issued();
         await sending;
+        log.debug({ rows: s.features.length, predictMs: t1 - t0, sendMs: performance.now() - t1 }, 'send');
       } finally {
         issued();
       }
@@ -187,7 +241,7 @@ export class LiveOutputs implements LiveOutput {
     const messages: Message[] = [];
     results.forEach(({ by, out }, i) => {
       const { symbol, ts } = pending[i]!;
-      messages.push({ key: symbol, value: encodePrediction(symbol, ts, by.name, by.version, out, this.t.featureSet.schemaHash), headers: this.predictionHeaders });
+      messages.push({ key: symbol, partition: this.predictionsPartition.of(symbol), value: encodePrediction(symbol, ts, by.name, by.version, out, this.t.featureSet.schemaHash), headers: this.predictionHeaders });
       const writer = this.t.predictions?.get(by.name);
       if (writer !== undefined) writer.add({ symbol, ts, values: out, schemaHash: writer.featureSet.schemaHash });
     });

@@ -17,6 +17,7 @@ import type { LiveConfig } from './liveConfig.js';
 import { LiveMetrics, serveMetrics } from './liveMetrics.js';
 import { LiveOutputs } from './liveOutputs.js';
 import { LiveProcessor } from './liveProcessor.js';
+import { SnapshotWriter } from './snapshotWriter.js';
 import { StateTopic } from './stateTopic.js';
 
 const log = logger('live');
@@ -56,6 +57,7 @@ export class LiveTopology {
   private runtime!: ConsumerRuntime;
   private checkpointer!: Checkpointer;
   private state!: StateTopic;
+  private snapshotWriter: SnapshotWriter | null = null;
   private featureWriter: QuestDbFeatureWriter | null = null;
   private readonly predictionWriters = new Map<string, QuestDbFeatureWriter>();
   private outputs!: LiveOutputs;
@@ -107,7 +109,7 @@ export class LiveTopology {
         fromBeginning: c.kafka.fromBeginning,
         sessionTimeoutMs: c.kafka.sessionTimeoutMs,
         heartbeatIntervalMs: c.kafka.heartbeatIntervalMs,
-        concurrency: partitions,
+        concurrency: partitions.bars,
       },
       {
         joined: (generation) => this.checkpointer.reset(generation),
@@ -127,8 +129,10 @@ export class LiveTopology {
       predictions: this.model === null ? null : this.predictionWriters,
       metrics: this.metrics,
       producer: () => this.runtime.outputs!,
+      partitions,
     });
-    this.state = new StateTopic(this.kafka, c.topics.state, `${c.kafka.groupId}.state-reader.${randomUUID()}`, () => this.runtime.snapshots!);
+    this.snapshotWriter = new SnapshotWriter({ brokers: this.endpoints.brokers, clientId: `${c.kafka.clientId}-snapshots`, retries: 8 });
+    this.state = new StateTopic(this.kafka, c.topics.state, `${c.kafka.groupId}.state-reader.${randomUUID()}`, this.snapshotWriter);
     this.checkpointer = new Checkpointer({
       admin: this.admin,
       state: this.state,
@@ -170,8 +174,8 @@ export class LiveTopology {
     return { joined: this.runtime.joined, partitions: this.runtime.assigned, restored: this.checkpointer.describe().restored, generation: this.runtime.generation, stopping: this.stopping };
   }
 
-  /** Creates missing topics; returns the number of bar partitions. */
-  private async prepareTopics(): Promise<number> {
+  /** Creates missing topics; returns the partition counts of the bar topic and of the outputs. */
+  private async prepareTopics(): Promise<{ bars: number; features: number; predictions: number; dlq: number }> {
     const c = this.config;
     if (c.topics.create) {
       const topology = loadTopology();
@@ -187,14 +191,16 @@ export class LiveTopology {
         if (action.action !== 'exists') log.info(action, 'topic');
       }
     }
-    const meta = await topicMetadataWithLeaders(this.admin, [c.topics.bars, c.topics.state], c.topics.create ? 30_000 : 5_000).catch((err: Error) => {
-      throw new Error(`topics ${c.topics.bars} and ${c.topics.state} must exist (set topics.create or run barflow topology apply): ${err.message}`);
+    const predicting = c.model !== null || c.bundle !== null;
+    const needed = [c.topics.bars, c.topics.state, c.topics.features, c.topics.dlq, ...(predicting ? [c.topics.predictions] : [])];
+    const meta = await topicMetadataWithLeaders(this.admin, needed, c.topics.create ? 30_000 : 5_000).catch((err: Error) => {
+      throw new Error(`topics ${needed.join(', ')} must exist (set topics.create or run barflow topology apply): ${err.message}`);
     });
     const count = (t: string) => meta.topics.find((m) => m.name === t)?.partitions.length ?? 0;
     if (count(c.topics.state) < count(c.topics.bars)) {
       throw new Error(`state topic ${c.topics.state} has ${count(c.topics.state)} partitions, fewer than the ${count(c.topics.bars)} of ${c.topics.bars}: each bar partition keeps its snapshots in the state partition of the same number`);
     }
-    return count(c.topics.bars);
+    return { bars: count(c.topics.bars), features: count(c.topics.features), predictions: predicting ? count(c.topics.predictions) : 1, dlq: count(c.topics.dlq) };
   }
 
   private async processBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload, generation: number): Promise<void> {
@@ -228,7 +234,7 @@ export class LiveTopology {
         }
         const tSend = performance.now();
         await this.outputs.flush();
-        log.debug({ partition: p, messages: batch.messages.length, processMs: tSend - tBatch, sendMs: performance.now() - tSend }, 'batch');
+        log.debug({ partition: p, messages: batch.messages.length, sinceProducedMs: Date.now() - Number(batch.messages[0]!.timestamp), processMs: tSend - tBatch, sendMs: performance.now() - tSend }, 'batch');
         if (last < 0) return;
         this.metrics.barsIn.inc(last - Number(batch.firstOffset()) + 1);
         this.metrics.skipped.inc(proc.skipped);
@@ -267,6 +273,7 @@ export class LiveTopology {
       // A failed last checkpoint only means the next start re-does the work since the one before.
       await step('last checkpoint', () => this.checkpointer.final(this.runtime.consumer));
       await this.runtime.close(step);
+      await step('snapshot writer close', async () => this.snapshotWriter?.close());
       await step('state reader stop', async () => this.state?.stop());
       await step('QuestDB features writer close', async () => this.featureWriter?.close());
       for (const [name, w] of this.predictionWriters) await step(`QuestDB predictions writer (${name}) close`, async () => w.close());

@@ -1,7 +1,7 @@
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
-import { MAX_PRODUCE_BYTES } from '../../streams/kafka/kafkaClient.js';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { logger } from '../../log.js';
 import { LiveSymbol } from './liveSymbol.js';
+import type { SnapshotWriter } from './snapshotWriter.js';
 
 const log = logger('state-topic');
 
@@ -37,8 +37,8 @@ export class StateTopic {
     kafka: Kafka,
     readonly topic: string,
     groupId: string,
-    /** The producer snapshots are written with (it changes when the topology restarts). */
-    private readonly producer: () => Producer,
+    /** Writes snapshots from a thread of its own. */
+    private readonly writer: SnapshotWriter,
   ) {
     this.reader = kafka.consumer({
       groupId,
@@ -112,21 +112,8 @@ export class StateTopic {
   }
 
   /** Writes snapshots taken earlier (acks=all), in produce requests of a bounded size. */
-  async write(partition: number, snapshots: readonly { symbol: string; value: Buffer }[]): Promise<void> {
-    let messages: { key: string; value: Buffer; partition: number }[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (messages.length === 0) return;
-      await this.producer().send({ topic: this.topic, acks: -1, messages });
-      messages = [];
-      bytes = 0;
-    };
-    for (const { symbol, value } of snapshots) {
-      if (bytes + value.byteLength > MAX_PRODUCE_BYTES) await flush();
-      messages.push({ key: symbol, value, partition });
-      bytes += value.byteLength;
-    }
-    await flush();
+  write(partition: number, snapshots: readonly { symbol: string; value: Buffer }[]): Promise<void> {
+    return this.writer.write(this.topic, partition, snapshots);
   }
 
   async stop(): Promise<void> {

@@ -47,8 +47,9 @@ class SymbolSplitSink {
 }
 
 /**
- * Runs one unit: its inputs in order through ONE `featureRows` pipeline (the operator the live
- * topology uses), so each symbol's state continues from file to file. A bar that does not come
+ * Runs one unit: its inputs in order through ONE `featureRows` pipeline, so each symbol's state
+ * continues from file to file. (The live topology drives the same FeatureEngine per symbol from its
+ * Kafka batches instead; the parity tests hold the two paths to the same bytes.) A bar that does not come
  * after its symbol's last bar of an earlier input is refused here, with the input that has it.
  */
 export async function runUnit(unit: ReplayUnit, config: UnitConfig, onProgress?: (p: UnitProgress) => void): Promise<UnitResult> {

@@ -11,9 +11,9 @@ const values = new Float64Array(featureSet.columns.length);
 const message = (partition: number): LiveMessage => ({ partition, offset: 0, key: Buffer.from('A'), value: null, timestamp: 0 });
 const turn = () => new Promise((r) => setImmediate(r));
 
-type Batch = { topicMessages: { topic: string; messages: { key: string; value: Buffer | string | null }[] }[] };
+type Batch = { topicMessages: { topic: string; messages: { key: string; value: Buffer | string | null; partition?: number }[] }[] };
 
-function outputs(model: RowPredictor | null, producer: Producer): LiveOutputs {
+function outputs(model: RowPredictor | null, producer: Producer, partitions = { features: 6, predictions: 6, dlq: 1 }): LiveOutputs {
   return new LiveOutputs({
     featureSet,
     format: 'json',
@@ -23,6 +23,7 @@ function outputs(model: RowPredictor | null, producer: Producer): LiveOutputs {
     predictions: null,
     metrics: new LiveMetrics(),
     producer: () => producer,
+    partitions,
   });
 }
 
@@ -85,5 +86,30 @@ describe('LiveOutputs', () => {
     out.row('C', 60_000, values, message(2), null);
     await expect(out.flush()).resolves.toBeUndefined();
     expect(n).toBe(3);
+  });
+
+  it('puts each message on the partition the default partitioner would choose, and bounds a send by its largest partition batch', async () => {
+    const sends: Batch[] = [];
+    const out = outputs(null, { sendBatch: async (b: Batch) => void sends.push(b) } as unknown as Producer, { features: 1, predictions: 1, dlq: 1 });
+    const symbols = Array.from({ length: 3000 }, (_, i) => `S${i}`);
+    // One partition: every row lands in the same batch, so a burst this size must be split.
+    for (const s of symbols) out.row(s, 60_000, values, message(0), null);
+    await out.flush();
+    expect(sends.length).toBeGreaterThan(1);
+    expect(sends.flatMap((b) => b.topicMessages.flatMap((t) => t.messages.map((m) => m.key)))).toEqual(symbols);
+
+    // Six partitions: the same rows are spread, each partition batch stays under the limit, one request.
+    const spread: Batch[] = [];
+    const six = outputs(null, { sendBatch: async (b: Batch) => void spread.push(b) } as unknown as Producer, { features: 6, predictions: 6, dlq: 1 });
+    for (const s of symbols.slice(0, 1000)) six.row(s, 60_000, values, message(0), null);
+    await six.flush();
+    expect(spread).toHaveLength(1);
+    const { Partitioners } = await import('kafkajs');
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    for (const m of spread[0]!.topicMessages[0]!.messages) {
+      expect(m.partition).toBe(partitioner({ topic: 'f', partitionMetadata, message: { key: m.key, value: null } }));
+    }
+    expect(new Set(spread[0]!.topicMessages[0]!.messages.map((m) => m.partition)).size).toBe(6);
   });
 });
