@@ -153,7 +153,8 @@ export class LiveTopology {
     this.metricsUrl = served.url;
     await this.runtime.start();
     // Checkpoints are taken between fetch cycles; the timer marks them due and covers quiet times.
-    this.commitTimer = setInterval(() => this.checkpointer.tick(this.runtime.consumer), Math.min(c.commitIntervalMs, 1000));
+    // Often: a checkpoint goes one partition per quiet moment, and the check is a comparison.
+    this.commitTimer = setInterval(() => this.checkpointer.tick(this.runtime.consumer), Math.min(c.commitIntervalMs, 100));
     log.info({ group: c.kafka.groupId, topic: c.topics.bars, metrics: this.metricsUrl, featureSet: `${this.featureSet.name}@${this.featureSet.version}`, model: this.model?.primary.name ?? null, fallback: this.model?.fallback?.name ?? null }, 'live topology started');
   }
 

@@ -26,15 +26,15 @@ class Recorder {
   stored: [string, Buffer][] = [];
 
   readonly admin = {
-    fetchOffsets: async () => [{ topic: 'bars', partitions: [{ partition: 0, offset: this.groupOffset ?? '-1' }] }],
-    fetchTopicOffsets: async () => [{ partition: 0, low: '0', high: '7', offset: '7' }],
+    fetchOffsets: async () => [{ topic: 'bars', partitions: [0, 1].map((partition) => ({ partition, offset: this.groupOffset ?? '-1' })) }],
+    fetchTopicOffsets: async () => [0, 1].map((partition) => ({ partition, low: '0', high: '7', offset: '7' })),
   } as unknown as Admin;
 
   readonly state = {
     catchUp: async () => undefined,
     snapshots: () => this.stored,
-    write: async (_p: number, values: readonly { symbol: string; value: Buffer }[]) => {
-      this.events.push('write');
+    write: async (p: number, values: readonly { symbol: string; value: Buffer }[]) => {
+      this.events.push(`write ${p}`);
       if (this.failWrites-- > 0) throw new Error('state topic unavailable');
       this.written.push(values.map((v) => v.symbol).sort());
     },
@@ -42,7 +42,7 @@ class Recorder {
 
   readonly consumer = {
     commitOffsets: async (offsets: { partition: number; offset: string }[]) => {
-      this.events.push('commit');
+      this.events.push(...offsets.map((x) => `commit ${x.partition}`));
       this.committed.push(...offsets.map(({ partition, offset }) => ({ partition, offset })));
     },
   } as unknown as Consumer;
@@ -98,9 +98,39 @@ describe('Checkpointer', () => {
     cp.processors.get(0)!.process(bar('C', 1, 2), ignore);
     cp.end(r.consumer);
     await cp.final(r.consumer);
-    expect(r.events).toEqual(['drain', 'write', 'commit']);
+    expect(r.events).toEqual(['drain', 'write 0', 'commit 0']);
     expect(r.written).toEqual([['A', 'B', 'C']]);
     expect(r.committed).toEqual([{ partition: 0, offset: '3' }]);
+  });
+
+  it('checkpoints one partition per quiet moment, each with its own snapshots and offset', async () => {
+    const r = new Recorder();
+    r.groupOffset = '0';
+    const cp = r.checkpointer();
+    cp.reset(1);
+    await cp.restore(0, r.consumer);
+    await cp.restore(1, r.consumer);
+    cp.begin();
+    cp.begin();
+    cp.processors.get(0)!.process(bar('A', 1, 0), ignore);
+    cp.processors.get(1)!.process(bar('B', 1, 0), ignore);
+    cp.acknowledged(0, 1, 1);
+    cp.acknowledged(1, 1, 1);
+    cp.tick(r.consumer); // due; both batches in flight
+    cp.end(r.consumer);
+    cp.end(r.consumer); // the fetch cycle is over: partition 0 only
+    await turn();
+    await turn();
+    expect(r.events).toEqual(['drain', 'write 0', 'commit 0']);
+    expect(r.written).toEqual([['A']]);
+    cp.tick(r.consumer); // the next quiet moment: partition 1
+    await turn();
+    await turn();
+    expect(r.events).toEqual(['drain', 'write 0', 'commit 0', 'drain', 'write 1', 'commit 1']);
+    expect(r.written).toEqual([['A'], ['B']]);
+    cp.tick(r.consumer); // the checkpoint is complete; the next is due after the interval
+    await cp.final(r.consumer);
+    expect(r.events).toHaveLength(6);
   });
 
   it('gives the symbols and offsets of a failed checkpoint to the next one', async () => {
@@ -131,7 +161,7 @@ describe('Checkpointer', () => {
     cp.end(r.consumer); // captured; persisting in the background
     cp.reset(2); // a rebalance before the write finished
     await cp.final(r.consumer);
-    expect(r.events).toEqual(['drain', 'write']);
+    expect(r.events).toEqual(['drain', 'write 0']);
     expect(r.committed).toEqual([]);
   });
 
