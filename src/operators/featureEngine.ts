@@ -75,6 +75,46 @@ function indicatorKey(spec: FeatureSpec): string {
   return JSON.stringify(params);
 }
 
+/** What every engine's lane of one timeframe of a feature set is made of, worked out once per set. */
+interface LanePlan {
+  /** The distinct indicators of the lane, in column order of first use. */
+  specs: FeatureSpec[];
+  cols: { indicator: number; output: number; outputName: string | undefined; offset: number }[];
+  forming: { offset: number; field: number }[];
+  /** The generated step, set by the first lane built from the plan. */
+  step: LaneStep | null;
+}
+
+// A live process creates an engine per new symbol (1,000 at once when a burst of new symbols
+// arrives); working out the lane layout (spec keys, column offsets, the step's source) per engine
+// cost about 0.5 ms each, half a second of the event loop for such a burst. Keyed by the set object.
+const lanePlans = new WeakMap<FeatureSet, Map<string, LanePlan>>();
+
+function lanePlan(featureSet: FeatureSet, tf: string): LanePlan {
+  let byTf = lanePlans.get(featureSet);
+  if (byTf === undefined) lanePlans.set(featureSet, (byTf = new Map()));
+  let plan = byTf.get(tf);
+  if (plan !== undefined) return plan;
+  plan = { specs: [], cols: [], forming: [], step: null };
+  const keys = new Map<string, number>();
+  featureSet.columns.forEach((c, offset) => {
+    if (c.tf !== tf) return;
+    if (c.source.type === 'bar') plan.cols.push({ indicator: -1, output: BAR_FIELD_INDEX[c.source.field], outputName: undefined, offset });
+    else if (c.source.type === 'forming') plan.forming.push({ offset, field: BAR_FIELD_INDEX[c.source.field] });
+    else {
+      const key = indicatorKey(c.source.spec);
+      let index = keys.get(key);
+      if (index === undefined) {
+        index = plan.specs.push(c.source.spec) - 1;
+        keys.set(key, index);
+      }
+      plan.cols.push({ indicator: index, output: 0, outputName: (c.source.spec as FeatureSpec & { output?: string }).output, offset });
+    }
+  });
+  byTf.set(tf, plan);
+  return plan;
+}
+
 /**
  * One timeframe of a feature set: its resampler (none for 1m), the indicators over its complete
  * bars, and where its columns sit in the row. When a bar of the timeframe completes, the indicators
@@ -105,30 +145,18 @@ class Lane implements Stateful {
   ) {
     const tfMs = timeframeMs(tf);
     this.resampler = tfMs === 60_000 ? null : new Resampler(tfMs, featureSet.anchor, (bar) => this.onBar(bar));
-    const keys = new Map<string, number>();
-    const cols: { indicator: number; output: number; offset: number }[] = [];
-    featureSet.columns.forEach((c, offset) => {
-      if (c.tf !== tf) return;
-      if (c.source.type === 'bar') cols.push({ indicator: -1, output: BAR_FIELD_INDEX[c.source.field], offset });
-      else if (c.source.type === 'forming') this.forming.push({ offset, field: BAR_FIELD_INDEX[c.source.field] });
-      else {
-        const key = indicatorKey(c.source.spec);
-        let index = keys.get(key);
-        if (index === undefined) {
-          index = this.indicators.push(createIndicator(c.source.spec)) - 1;
-          this.kinds.push(c.source.spec.kind);
-          keys.set(key, index);
-        }
-        const spec = c.source.spec as FeatureSpec & { output?: string };
-        const ind = this.indicators[index]!;
-        cols.push({ indicator: index, output: spec.output === undefined ? 0 : ind.output(spec.output), offset });
-      }
-    });
+    const plan = lanePlan(featureSet, tf);
+    for (const spec of plan.specs) {
+      this.indicators.push(createIndicator(spec));
+      this.kinds.push(spec.kind);
+    }
+    this.forming.push(...plan.forming);
+    const cols = plan.cols.map((c) => ({ indicator: c.indicator, offset: c.offset, output: c.indicator < 0 ? c.output : c.outputName === undefined ? 0 : this.indicators[c.indicator]!.output(c.outputName) }));
     this.colIndicator = Int32Array.from(cols, (c) => c.indicator);
     this.colOutput = Int32Array.from(cols, (c) => c.output);
     this.colOffset = Int32Array.from(cols, (c) => c.offset);
     this.base = cols.length > 0 ? Math.min(...cols.map((c) => c.offset)) : 0;
-    this.step = laneStep(this.indicators, this.kinds, cols, this.base);
+    this.step = plan.step ??= laneStep(this.indicators, this.kinds, cols, this.base);
     this.last.fill(Number.NaN);
   }
 
