@@ -1,5 +1,6 @@
 import type { Bar } from '../bars/bar.js';
 import type { BarField, FeatureSet, FeatureSpec } from './featureSet.js';
+import { inArena } from './indicators/float64Arena.js';
 import { createIndicator } from './indicators/registry.js';
 import type { BarLogs, Indicator } from './indicators/indicator.js';
 import type { OhlcvBar } from './ohlcv.js';
@@ -89,6 +90,8 @@ interface LanePlan {
 // arrives); working out the lane layout (spec keys, column offsets, the step's source) per engine
 // cost about 0.5 ms each, half a second of the event loop for such a burst. Keyed by the set object.
 const lanePlans = new WeakMap<FeatureSet, Map<string, LanePlan>>();
+/** Doubles the indicators of one engine of a set take (float64Arena). */
+const arenaSizes = new WeakMap<FeatureSet, number>();
 
 function lanePlan(featureSet: FeatureSet, tf: string): LanePlan {
   let byTf = lanePlans.get(featureSet);
@@ -232,7 +235,12 @@ export class FeatureEngine implements Stateful {
 
   constructor(readonly featureSet: FeatureSet) {
     this.row = new Float64Array(featureSet.columns.length).fill(Number.NaN);
-    this.lanes = featureSet.timeframes.map((tf) => new Lane(tf, featureSet, this.row));
+    const row = this.row;
+    // The first engine of a set counts the doubles its indicators take; later ones get them in one buffer.
+    const size = arenaSizes.get(featureSet) ?? null;
+    const { built, used } = inArena(size, () => featureSet.timeframes.map((tf) => new Lane(tf, featureSet, row)));
+    if (size === null) arenaSizes.set(featureSet, used);
+    this.lanes = built;
   }
 
   /** Takes the next 1-minute bar of the symbol; refuses one out of order (OutOfOrderBarError). */

@@ -20,6 +20,8 @@ export interface CliOptions {
   cwd?: string;
   /** Node's own flags, before the script (`--max-old-space-size=32`). */
   node?: string[];
+  /** The child is killed after this long and the call throws with its stderr (default 5 min). */
+  timeoutMs?: number;
 }
 
 /** Runs `barflow <args>` in a child process; never throws for a non-zero exit, which is in `code`. */
@@ -29,10 +31,14 @@ export async function runBarflow(args: string[], options: CliOptions = {}): Prom
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, CI: '1', ...options.env },
       maxBuffer: 64 << 20,
+      timeout: options.timeoutMs ?? 300_000,
+      killSignal: 'SIGKILL',
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
-    const e = err as { code: number | string; stdout?: string; stderr?: string; message: string };
+    const e = err as { code: number | string | null; killed?: boolean; stdout?: string; stderr?: string; message: string };
+    // A hung child must fail the test with what it was doing, not hold it until the test's timeout.
+    if (e.killed) throw new Error(`barflow ${args.join(' ')} did not finish within ${(options.timeoutMs ?? 300_000) / 1000} s and was killed; its stderr ended with:\n${(e.stderr ?? '').slice(-3000)}`);
     if (typeof e.code !== 'number') throw err; // it did not run (ENOENT, maxBuffer): not an exit code
     return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }

@@ -117,8 +117,21 @@ export class LiveProcess {
     });
   }
 
-  ready(): Promise<void> {
-    return this.started;
+  /** Resolves once the topology has started; fails with its last log lines if that takes over `timeoutMs`. */
+  ready(timeoutMs = 120_000): Promise<void> {
+    return this.within(this.started, timeoutMs, 'did not start');
+  }
+
+  private within<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const tail = this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+        this.child.kill('SIGKILL');
+        reject(new Error(`barflow live (pid ${this.child.pid}) ${what} within ${timeoutMs / 1000} s and was killed; its last log lines:\n${tail}`));
+      }, timeoutMs);
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
   }
 
   async metric(name: string): Promise<number> {
@@ -129,9 +142,9 @@ export class LiveProcess {
   }
 
   /** SIGTERM and wait for a clean exit. */
-  async stop(): Promise<number | null> {
+  async stop(timeoutMs = 60_000): Promise<number | null> {
     this.child.kill('SIGTERM');
-    return this.exited;
+    return this.within(this.exited, timeoutMs, 'did not exit after SIGTERM');
   }
 
   async kill(): Promise<void> {

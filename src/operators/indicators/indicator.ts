@@ -1,5 +1,6 @@
 import type { OhlcvBar } from '../ohlcv.js';
 import type { StateReader, StateWriter, Stateful } from '../state.js';
+import { float64s } from './float64Arena.js';
 
 /**
  * Logarithms several features take from the same bar, computed once per bar by the feature engine's
@@ -24,7 +25,7 @@ export abstract class Indicator implements Stateful {
   readonly out: Float64Array;
 
   constructor(readonly outputs: readonly string[]) {
-    this.out = new Float64Array(outputs.length).fill(Number.NaN);
+    this.out = float64s(outputs.length).fill(Number.NaN);
   }
 
   /** Takes the next bar; `logs`, when given, are that bar's shared logarithms (BarLogs). */
@@ -68,7 +69,7 @@ export class RingWindow {
   hasEvicted = false;
 
   constructor(readonly capacity: number) {
-    this.values = new Float64Array(capacity);
+    this.values = float64s(capacity);
   }
 
   /** Adds a value; `hasEvicted` and `evicted` then tell what it pushed out of a full window. */
