@@ -117,6 +117,7 @@ export class LiveTopology {
         failed: () => {
           this.checkpointer.reset(-1);
           this.outputs.discard();
+          this.snapshotWriter?.reset();
         },
       },
     );

@@ -45,6 +45,20 @@ export class SnapshotWriter {
     return this.request({ type: 'write', id: this.nextId++, topic, partition, snapshots: snapshots.map(({ symbol, value }) => ({ symbol, value })) });
   }
 
+  /**
+   * After a failure of the topology (a broker gone, a batch that threw): ends the thread at once,
+   * failing the writes it held, so a checkpoint stuck in a send to the old connection gives way to
+   * the next one; the next write starts a new thread and producer (as the outputs get a new one).
+   */
+  reset(): void {
+    const worker = this.worker;
+    if (worker === null) return;
+    this.worker = null;
+    for (const p of this.pending.values()) p.reject(new Error('snapshot writer reset after a failure'));
+    this.pending.clear();
+    void worker.terminate();
+  }
+
   /** Waits for the writes sent so far, disconnects the thread's producer and ends the thread. */
   async close(): Promise<void> {
     const worker = this.worker;
@@ -73,7 +87,9 @@ export class SnapshotWriter {
       else p.resolve();
     });
     const lost = (why: string) => {
-      if (this.worker === worker) this.worker = null;
+      // A thread ended by reset or close has already settled its writes; the pending ones are a newer thread's.
+      if (this.worker !== worker) return;
+      this.worker = null;
       for (const p of this.pending.values()) p.reject(new Error(`snapshot writer thread ${why}`));
       this.pending.clear();
     };
