@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { PACKAGE_ROOT } from '../../paths.js';
+import { compiledWorkerScript } from '../../paths.js';
 
 export interface SnapshotThreadSettings {
   brokers: string[];
@@ -15,14 +12,6 @@ export type SnapshotThreadRequest =
   | { type: 'close'; id: number };
 
 type SnapshotThreadReply = { type: 'done' | 'closed'; id: number } | { type: 'error'; id: number; message: string };
-
-/** The compiled thread script: from dist/ even when this module runs from src/ (tests, tsx). */
-function threadScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const script = here.endsWith('.ts') ? resolve(PACKAGE_ROOT, 'dist', 'serving', 'live', 'snapshotWriterThread.js') : resolve(here, '..', 'snapshotWriterThread.js');
-  if (!existsSync(script)) throw new Error(`the snapshot writer thread ${script} is missing: run npm run build`);
-  return script;
-}
 
 /**
  * Writes checkpoint snapshots to the state topic from a thread of its own. A checkpoint of 1,000
@@ -78,7 +67,7 @@ export class SnapshotWriter {
 
   private thread(): Worker {
     if (this.worker !== null) return this.worker;
-    const worker = new Worker(threadScript(), { workerData: this.settings });
+    const worker = new Worker(compiledWorkerScript('serving/live/snapshotWriterThread.js', 'the snapshot writer thread'), { workerData: this.settings });
     worker.on('message', (reply: SnapshotThreadReply) => {
       const p = this.pending.get(reply.id);
       if (p === undefined) return;

@@ -1,18 +1,7 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { PACKAGE_ROOT } from '../../paths.js';
+import { compiledWorkerScript } from '../../paths.js';
 import { runUnit } from './replayUnit.js';
 import type { ReplayUnit, UnitConfig, UnitProgress, UnitResult } from './replayTypes.js';
-
-/** The compiled worker script: from dist/ even when this module runs from src/ (tests, tsx). */
-function workerScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const script = here.endsWith('.ts') ? resolve(PACKAGE_ROOT, 'dist', 'streams', 'replay', 'replayWorker.js') : resolve(here, '..', 'replayWorker.js');
-  if (!existsSync(script)) throw new Error(`the replay worker ${script} is missing: run npm run build`);
-  return script;
-}
 
 /** A failure inside a worker, rebuilt with the worker's message and its unit. */
 export class UnitFailedError extends Error {
@@ -35,7 +24,7 @@ export async function runUnits(units: ReplayUnit[], config: UnitConfig, workers:
     for (const unit of queue) results[unit.id] = await runUnit(unit, config, onProgress);
     return results;
   }
-  const script = workerScript();
+  const script = compiledWorkerScript('streams/replay/replayWorker.js', 'the replay worker');
   const threads = Array.from({ length: Math.min(workers, units.length) }, () => new Worker(script));
   try {
     await Promise.all(
