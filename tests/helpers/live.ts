@@ -43,7 +43,7 @@ export interface LiveNames {
 }
 
 /** A live config with names no other test uses; returns the file and the names. */
-export function writeLiveConfig(dir: string, extra: { model?: boolean; bundle?: { path: string; fallback?: string }; commitIntervalMs?: number; maxMessageBytes?: number } = {}): { file: string; names: LiveNames } {
+export function writeLiveConfig(dir: string, extra: { model?: boolean; bundle?: { path: string; fallback?: string }; commitIntervalMs?: number; maxMessageBytes?: number; createTopics?: boolean } = {}): { file: string; names: LiveNames } {
   const id = unique('lv').toLowerCase();
   const names: LiveNames = {
     id,
@@ -61,7 +61,7 @@ export function writeLiveConfig(dir: string, extra: { model?: boolean; bundle?: 
     file,
     [
       `kafka: { groupId: ${names.group}, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 }`,
-      `topics: { bars: ${names.bars}, dlq: ${names.dlq}, features: ${names.features}, predictions: ${names.predictions}, state: ${names.state} }`,
+      `topics: { bars: ${names.bars}, dlq: ${names.dlq}, features: ${names.features}, predictions: ${names.predictions}, state: ${names.state}${extra.createTopics === false ? ', create: false' : ''} }`,
       `featureSet: ${join(ROOT, 'topology', 'features', 'default.yaml')}`,
       `questdb: { featuresTable: ${names.featuresTable}, predictionsTable: ${names.predictionsTable} }`,
       `model: ${extra.model ? '{ builtin: drift }' : 'null'}`,

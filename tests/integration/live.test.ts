@@ -248,6 +248,16 @@ describe('barflow live, scaled out and disturbed', { timeout: 300_000 }, () => {
 });
 
 describe('barflow live, bad input', { timeout: 300_000 }, () => {
+  it('a start that fails (its topics missing, topics.create off) exits 1 at once with the reason, naming the topics', async () => {
+    const { file, names } = config({ createTopics: false });
+    const p = live(file);
+    // Before the fix the process logged "stopped" and then hung on the admin client's socket.
+    await expect(p.ready(60_000)).rejects.toThrow(/exited \(1\) before it started/);
+    const said = p.logs.map((l) => String(l.text ?? '')).join('\n');
+    expect(said).toContain(`barflow: topics ${names.bars}`);
+    expect(said).toContain('must exist (set topics.create or run barflow topology apply)');
+  });
+
   it('every kind of bad message goes to the DLQ with its reason, original bytes and source; every valid bar has its row; the process never restarts', async () => {
     const { file: csv, symbol: fileSymbol } = FILES[0]!;
     const symbol = `BAD${fileSymbol}`.slice(0, 20);

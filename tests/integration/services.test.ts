@@ -265,6 +265,24 @@ describe('topology', () => {
     }
   });
 
+  it('a created topic is served with every partition led when ensureTopic returns (kafkajs\'s own wait threw on UNKNOWN_TOPIC_OR_PARTITION in CI)', async () => {
+    const decl = loadTopology();
+    const kafka = createKafka(endpoints().brokers);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (let k = 0; k < 8; k++) {
+        const name = unique('test.served');
+        expect((await ensureTopic(kafka, decl, name)).action).toBe('created');
+        // No retry here: a plain metadata request must already see the topic led.
+        const meta = await admin.fetchTopicMetadata({ topics: [name] });
+        expect(meta.topics[0]!.partitions.map((p) => p.leader >= 0)).toEqual(Array(6).fill(true));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('reports drift of an existing topic instead of changing it, and enables missing dedup', async () => {
     const kafka = createKafka(endpoints().brokers);
     const name = unique('test.drift');

@@ -34,7 +34,10 @@ export function registerLive(program: Command): void {
       await topology.start();
     } catch (err) {
       await topology.stop().catch(() => undefined);
-      throw err;
+      // Exit here too: a client opened before the failure may hold a timer that keeps the process
+      // alive, and a supervisor must see the failed start (a test once waited 120 s on one).
+      console.error(`barflow: ${(err as Error).message}`);
+      process.exit(1);
     }
     await topology.done();
     // Everything is committed and closed; kafkajs may still hold a reconnect timer, so exit here.

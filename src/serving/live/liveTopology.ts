@@ -271,10 +271,13 @@ export class LiveTopology {
       log.debug({ ms: Math.round(performance.now() - t0) }, what);
     };
     try {
-      this.runtime.pause();
-      // A failed last checkpoint only means the next start re-does the work since the one before.
-      await step('last checkpoint', () => this.checkpointer.final(this.runtime.consumer));
-      await this.runtime.close(step);
+      // A start that failed early (topics, QuestDB) has no runtime yet: nothing to checkpoint.
+      if (this.runtime) {
+        this.runtime.pause();
+        // A failed last checkpoint only means the next start re-does the work since the one before.
+        await step('last checkpoint', () => this.checkpointer.final(this.runtime.consumer));
+        await this.runtime.close(step);
+      }
       await step('snapshot writer close', async () => this.snapshotWriter?.close());
       await step('state reader stop', async () => this.state?.stop());
       await step('QuestDB features writer close', async () => this.featureWriter?.close());

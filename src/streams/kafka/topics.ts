@@ -39,8 +39,11 @@ export async function applyTopics(admin: Admin, topics: readonly TopicDecl[]): P
   const missing = topics.filter((t) => !existing.has(t.name));
   const actions: ApplyAction[] = [];
   if (missing.length > 0) {
+    // Not kafkajs's waitForLeaders: it retries only LEADER_NOT_AVAILABLE, and a KRaft broker may
+    // first answer a new topic's metadata with UNKNOWN_TOPIC_OR_PARTITION, which it throws (a live
+    // process failed to start this way in CI). topicMetadataWithLeaders waits through both.
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((t) => ({
         topic: t.name,
         numPartitions: t.partitions,
@@ -48,6 +51,7 @@ export async function applyTopics(admin: Admin, topics: readonly TopicDecl[]): P
         configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
       })),
     });
+    await topicMetadataWithLeaders(admin, missing.map((t) => t.name));
     for (const t of missing) actions.push({ kind: 'topic', name: t.name, action: 'created', detail: `${t.partitions} partition${t.partitions === 1 ? '' : 's'}` });
   }
   const present = topics.filter((t) => existing.has(t.name));
