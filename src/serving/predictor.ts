@@ -89,9 +89,14 @@ export function normalCdf(z: number): number {
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
 
-/** The layout of a predictions table: the contract's fields as DOUBLE columns, keyed by (ts, symbol). */
-export function predictionSchema(model: Pick<Predictor, 'name' | 'version'>): { name: string; version: number; schemaHash: string; columns: { name: string }[] } {
-  const columns = PREDICTION_FIELDS.map((name) => ({ name }));
-  const schemaHash = createHash('sha256').update(`predictions\n${model.name}\n${model.version}\n${PREDICTION_FIELDS.join(',')}`).digest('hex');
+/**
+ * The layout of a predictions table: the model's fields as DOUBLE columns, keyed by (ts, symbol).
+ * `fields` defaults to the contract's (a bundle adds its own after them: class probabilities,
+ * other quantile levels); the hash of a model with only the contract's fields is what it was.
+ */
+export function predictionSchema(model: Pick<Predictor, 'name' | 'version'> & { fields?: readonly string[] }): { name: string; version: number; schemaHash: string; columns: { name: string }[] } {
+  const fields = model.fields ?? PREDICTION_FIELDS;
+  const columns = fields.map((name) => ({ name }));
+  const schemaHash = createHash('sha256').update(`predictions\n${model.name}\n${model.version}\n${fields.join(',')}`).digest('hex');
   return { name: `predictions:${model.name}`, version: 1, schemaHash, columns };
 }

@@ -19,8 +19,12 @@ export { type BacktestOptions, runBacktest } from './backtest/runBacktest.js';
 export { renderBacktestReport } from './backtest/report/htmlReport.js';
 export * from './overfitting/index.js';
 // Models, training and evaluation (docs/training.md).
-export { MODEL_KINDS, modelKind } from './models/index.js';
-export type { InputView, ModelKind, TrainInput, TrainedModel } from './models/modelRegistry.js';
+export { MODEL_KINDS, kindsFor, modelKind } from './models/index.js';
+export type { Artifact, ModelKind, Scorer, TrainInput } from './models/modelRegistry.js';
+export { DEFAULT_QUANTILES, MULTICLASS_CLASSES, OBJECTIVES, type Objective, type ObjectiveSpec, pinball, quantileName, rawOutputs } from './objectives/objective.js';
+export { type ContractParams, OutputContract, declaredOutputs, fitContract } from './objectives/outputContract.js';
+export { type LiveRow, MODEL_VIEWS, type ModelView, type ViewName, type ViewParams, modelView } from './views/modelView.js';
+export { type ObjectiveMetrics, meanOfMetrics, objectiveMetrics } from './evaluation/objectiveMetrics.js';
 export { type ScalerParams, applyScaler, fitStandardScaler } from './models/scaler.js';
 export { type Calibrator, calibrate, fitCalibrator, fitIsotonic, fitTemperature } from './models/calibration.js';
 export { type TrainConfig, TrainConfigSchema, parseTrainConfig, readTrainConfig } from './train/trainConfig.js';

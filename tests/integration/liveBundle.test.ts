@@ -23,23 +23,22 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** `barflow predict` output: per `symbol@ts`, the contract fields as printed (empty = none). */
-function predictFile(path: string): Map<string, string[]> {
+/** `barflow predict` output: its fields (the header after schema_hash) and per `symbol@ts` the values as printed (rows with none left out). */
+function predictFile(path: string): { fields: string[]; rows: Map<string, string[]> } {
   const lines = readFileSync(path, 'utf8').trim().split('\n');
-  const out = new Map<string, string[]>();
+  const fields = lines[0]!.split(',').slice(5);
+  const rows = new Map<string, string[]>();
   for (const line of lines.slice(1)) {
     const c = line.split(',');
-    if (c[5] === '') continue;
-    out.set(`${c[1]}@${c[0]}`, c.slice(5));
+    if (c.slice(5).every((v) => v === '')) continue;
+    rows.set(`${c[1]}@${c[0]}`, c.slice(5));
   }
-  return out;
+  return { fields, rows };
 }
-
-const FIELDS = ['p_up', 'e_r', 'q05', 'q50', 'q95', 'uncertainty', 'regime_score'] as const;
 
 /** History → dataset (once) → labels → a bundle of the given model → barflow predict over the same bars. */
 let dataset: string | null = null;
-async function trainAndPredict(name: string, model: string, extra: string[] = []): Promise<{ bundle: string; want: Map<string, string[]> }> {
+async function trainAndPredict(name: string, model: string, extra: string[] = []): Promise<{ bundle: string; want: ReturnType<typeof predictFile> }> {
   if (dataset === null) {
     dataset = join(work, 'ds');
     await ok(['replay', ...FILES.flatMap((f) => ['-i', f.file]), '-o', dataset, '--format', 'arrow', '--quiet']);
@@ -53,7 +52,7 @@ async function trainAndPredict(name: string, model: string, extra: string[] = []
 }
 
 /** The live topology on the same bars, killed once mid-stream; its predictions, once per row (re-sent copies identical). */
-async function liveRun(bundle: string, model: string): Promise<{ live: Map<string, string[]>; predictionsTable: string }> {
+async function liveRun(bundle: string, model: string, fields: readonly string[]): Promise<{ live: Map<string, string[]>; predictionsTable: string }> {
   const { file, names } = writeLiveConfig(work, { bundle: { path: bundle } });
   tables.push(names.featuresTable, names.predictionsTable);
   const producing = Promise.all(FILES.map((f) => ok(['produce', '-i', f.file, '-s', f.symbol, '-t', names.bars, '--rate', '6000', '--json', '--rejects', join(work, `${f.symbol}.rejects.jsonl`)])));
@@ -85,11 +84,11 @@ async function liveRun(bundle: string, model: string): Promise<{ live: Map<strin
         all.set(id, text);
         expect(m.model).toBe(model);
         // The raw JSON numbers, as written: compared as text they are compared bit for bit.
-        const raw = FIELDS.map((f) => {
+        const raw = fields.map((f) => {
           const match = new RegExp(`"${f}":([^,}]+)`).exec(text)![1]!;
           return match === 'null' ? '' : match;
         });
-        if (raw[0] !== '') live.set(id, raw);
+        if (raw.some((v) => v !== '')) live.set(id, raw);
       }
       return all.size >= expected;
     },
@@ -99,7 +98,8 @@ async function liveRun(bundle: string, model: string): Promise<{ live: Map<strin
   return { live, predictionsTable: names.predictionsTable };
 }
 
-function expectSame(want: Map<string, string[]>, live: Map<string, string[]>): void {
+function expectSame(expected: ReturnType<typeof predictFile>, live: Map<string, string[]>): void {
+  const want = expected.rows;
   for (const [id, fields] of want) {
     const got = live.get(id);
     if (got === undefined) throw new Error(`no live prediction for ${id}`);
@@ -111,19 +111,31 @@ function expectSame(want: Map<string, string[]>, live: Map<string, string[]>): v
 describe('barflow live serving a trained bundle', { timeout: 600_000 }, () => {
   it('XGBoost (tabular): predictions equal barflow predict on the same bars bit for bit, across a kill -9 and restart; rows in QuestDB carry the model', async () => {
     const { bundle, want } = await trainAndPredict('it-xgb', '{ kind: xgboost, params: { numRounds: 40, maxDepth: 3 } }');
-    expect(want.size).toBeGreaterThan(1000);
-    const { live, predictionsTable } = await liveRun(bundle, 'it-xgb');
+    expect(want.rows.size).toBeGreaterThan(1000);
+    const { live, predictionsTable } = await liveRun(bundle, 'it-xgb', want.fields);
     expectSame(want, live);
     await db.waitForWal(predictionsTable);
     const [stored] = await db.query<{ n: string; models: string }>(`SELECT count() n, count_distinct(model) models FROM ${predictionsTable}`);
     expect(Number(stored!.models)).toBe(1);
-    expect(Number(stored!.n)).toBeGreaterThanOrEqual(want.size);
+    expect(Number(stored!.n)).toBeGreaterThanOrEqual(want.rows.size);
   });
 
-  it('LSTM (window view): the live windows survive the kill -9 in the state snapshots, and predictions equal barflow predict bit for bit', async () => {
+  it('LightGBM (quantile, ONNX): every declared field equals barflow predict bit for bit across a kill -9, q05 ≤ q50 ≤ q95', async () => {
+    const { bundle, want } = await trainAndPredict('it-lgbm', '{ kind: lightgbm, params: { numRounds: 40, numLeaves: 8 } }', ['objective: quantile']);
+    expect(want.fields.slice(0, 7)).toEqual(['p_up', 'e_r', 'q05', 'q50', 'q95', 'uncertainty', 'regime_score']);
+    expect(want.rows.size).toBeGreaterThan(1000);
+    for (const v of want.rows.values()) expect(Number(v[2]) <= Number(v[3]) && Number(v[3]) <= Number(v[4])).toBe(true);
+    expect(JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')).model.files).toContain('model/model.onnx');
+    const { live } = await liveRun(bundle, 'it-lgbm', want.fields);
+    expectSame(want, live);
+  });
+
+  it('LSTM (window view, ONNX): the live windows survive the kill -9 in the state snapshots, and predictions equal barflow predict bit for bit', async () => {
     const { bundle, want } = await trainAndPredict('it-lstm', '{ kind: lstm, params: { units: 4, epochs: 1, batchSize: 512 } }', ['features: [close_1m, rsi14_1m, atr14_1m, macdhist_5m, rsi14_15m]', 'view: { seqLen: 8 }']);
-    expect(want.size).toBeGreaterThan(1000);
-    const { live } = await liveRun(bundle, 'it-lstm');
+    expect(want.rows.size).toBeGreaterThan(1000);
+    // Served through ONNX (exported from the TensorFlow.js weights).
+    expect(JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')).model).toMatchObject({ format: 'onnx', files: expect.arrayContaining(['model/model.onnx']) });
+    const { live } = await liveRun(bundle, 'it-lstm', want.fields);
     expectSame(want, live);
   });
 });

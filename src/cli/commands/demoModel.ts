@@ -59,14 +59,16 @@ export async function modelDemo(d: ModelDemoInput): Promise<void> {
   const inputs = trained.manifest.features;
   const levels = inputs.columns.filter((c) => inputs.roles?.[c] !== 'stationary');
   console.log(`  inputs: the ${inputs.columns.length} stationary columns of the feature set (returns, oscillators, ratios, normalised ranges); ${levels.length === 0 ? 'no price or volume level' : `levels: ${levels.join(', ')}`}`);
-  for (const c of trained.cv) console.log(`  fold ${c.fold}: ${c.metrics.n} rows, log loss ${c.metrics.logLoss.toFixed(4)}, AUC ${c.metrics.auc.toFixed(3)}, accuracy ${(c.metrics.accuracy * 100).toFixed(1)}%`);
-  const meanAuc = trained.cv.reduce((a, c) => a + c.metrics.auc, 0) / trained.cv.length;
+  for (const c of trained.cv) console.log(`  fold ${c.fold}: ${c.metrics.n} rows, log loss ${c.metrics.logLoss!.toFixed(4)}, AUC ${c.metrics.auc!.toFixed(3)}, accuracy ${(c.metrics.accuracy! * 100).toFixed(1)}%`);
+  const meanAuc = trained.cv.reduce((a, c) => a + c.metrics.auc!, 0) / trained.cv.length;
   // Said plainly: a week of 1-minute bars rarely holds an edge a linear model finds, and a demo
   // that looked skilful here would have leaked.
   if (Math.abs(meanAuc - 0.5) < 0.03) console.log(`  mean out-of-fold AUC ${meanAuc.toFixed(3)}: no ranking skill, as expected of a linear model on one week of bars; the backtest pays its costs`);
   console.log(`  bundle ${bundle}/ (${Object.keys(trained.manifest.files).length} files, each with its sha256 in manifest.json)`);
 
   const ev = await evaluateBundle(bundle, d.dataset, readBacktestConfig(join(PACKAGE_ROOT, 'topology', 'backtest.yaml')), ['barflow', 'demo']);
+  // The demo trains a binary model: it has p_up, so a backtest.
+  if (ev.backtest === null) throw new Error('the demo bundle gave no backtest');
   const report = join(d.out, 'report.html');
   writeFileSync(report, renderBacktestReport(ev.backtest, { title: 'barflow demo: logistic regression, out-of-fold', ...(ev.classification === null ? {} : { classification: ev.classification }) }));
   const o = ev.backtest.overall.metrics;

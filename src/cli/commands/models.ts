@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { formatTs } from '../../bars/bar.js';
-import { PREDICTION_FIELDS } from '../../serving/predictor.js';
+import { formatMetrics } from '../../training/evaluation/metricsText.js';
 
 // The model runtimes (onnxruntime-node, TensorFlow.js, libxgboost) load only for the commands that
 // use them: every other command starts fast and small (a 32 MB heap is enough for `validate`).
@@ -43,12 +43,13 @@ export function registerModels(program: Command): void {
         return;
       }
       console.log(`bundle ${result.manifest.name} ${result.manifest.version} (${result.manifest.model.kind}) → ${config.out}`);
-      for (const c of result.cv) console.log(`  fold ${String(c.fold).padStart(2)}  rows ${String(c.metrics.n).padStart(7)}  logloss ${c.metrics.logLoss.toFixed(4)}  AUC ${c.metrics.auc.toFixed(4)}  accuracy ${(c.metrics.accuracy * 100).toFixed(2)}%  base rate ${(c.metrics.baseRate * 100).toFixed(2)}%`);
+      console.log(`  objective ${result.objective}: ${result.manifest.model.outputs.join(', ')}`);
+      for (const c of result.cv) console.log(`  fold ${String(c.fold).padStart(2)}  rows ${String(c.metrics.n).padStart(7)}  ${formatMetrics(result.objective, c.metrics)}`);
     });
 
   program
     .command('predict')
-    .description('run a bundle over a dataset: one prediction per row in the output contract (p_up, e_r, q05/q50/q95, uncertainty, regime_score), the same bits the live topology gives')
+    .description('run a bundle over a dataset: one prediction per row in the output contract (p_up, e_r, q05/q50/q95, uncertainty, regime_score: the fields the bundle declares are filled, the others empty; then any it adds), the same bits the live topology gives')
     .requiredOption('-b, --bundle <dir>', 'model bundle (barflow train)')
     .requiredOption('-d, --dataset <dir>', 'dataset folder (its feature set must be the bundle\'s)')
     .requiredOption('-o, --out <file>', 'predictions CSV to write')
@@ -62,14 +63,16 @@ export function registerModels(program: Command): void {
       const pred = await predictor.predictTable(table, rows);
       const out = createWriteStream(flags.out);
       const hash = predictor.bundle.manifest.features.schemaHash;
-      out.write(`ts,symbol,model,version,schema_hash,${PREDICTION_FIELDS.join(',')}\n`);
+      out.write(`ts,symbol,model,version,schema_hash,${predictor.fields.join(',')}\n`);
+      // A row is answered when its first declared field is (p_up, e_r or the lowest quantile).
+      const lead = predictor.fields.indexOf(predictor.declared[0]!);
       let answered = 0;
       for (let i = 0; i < table.n; i++) {
-        const values = PREDICTION_FIELDS.map((f) => {
-          const v = pred.fields[f][i]!;
+        const values = predictor.fields.map((f) => {
+          const v = pred.fields[f]![i]!;
           return Number.isNaN(v) ? '' : String(v);
         });
-        if (values[0] !== '') answered++;
+        if (values[lead] !== '') answered++;
         if (!out.write(`${formatTs(table.ts[i]!)},${table.symbols[table.symbolCodes[i]!]},${predictor.name},${predictor.version},${hash},${values.join(',')}\n`)) await once(out, 'drain');
       }
       out.end();
@@ -79,7 +82,7 @@ export function registerModels(program: Command): void {
 
   program
     .command('evaluate')
-    .description('out-of-sample evaluation of a bundle: the backtest (per fold on its training dataset), classification metrics and a reliability diagram, in a self-contained HTML report')
+    .description('out-of-sample evaluation of a bundle: the objective\'s metrics (per fold on its training dataset), the backtest and a reliability diagram when it gives p_up, a coverage chart for quantiles, in a self-contained HTML report')
     .requiredOption('-b, --bundle <dir>', 'model bundle (barflow train)')
     .requiredOption('-d, --dataset <dir>', 'its training dataset (out-of-fold predictions) or a later one (the bundle predicts it)')
     .option('-c, --config <file>', 'backtest config (YAML; docs/validation.md)', join(DEFAULT_TOPOLOGY_DIR, 'backtest.yaml'))
@@ -90,19 +93,32 @@ export function registerModels(program: Command): void {
       const { renderBacktestReport } = await report();
       const { readBacktestConfig } = await import('../../training/backtest/backtestConfig.js');
       const ev = await evaluateBundle(flags.bundle, flags.dataset, readBacktestConfig(flags.config), process.argv.slice(1));
-      writeFileSync(flags.out, renderBacktestReport(ev.backtest, { title: `Evaluation of ${ev.backtest.provenance.bundle}`, ...(ev.classification === null ? {} : { classification: ev.classification }) }));
+      const { objectiveSections, renderObjectiveReport } = await import('../../training/evaluation/objectiveReport.js');
+      const title = `Evaluation of ${ev.provenance.bundle}`;
+      writeFileSync(
+        flags.out,
+        ev.backtest === null
+          ? renderObjectiveReport(ev, title)
+          : renderBacktestReport(ev.backtest, { title, ...(ev.classification === null ? {} : { classification: ev.classification }), sections: objectiveSections(ev) }),
+      );
       if (flags.json) {
-        console.log(JSON.stringify({ source: ev.source, classification: ev.classification, backtest: { overall: ev.backtest.overall.metrics, summary: ev.backtest.groups?.summary ?? null }, note: ev.note ?? null, report: flags.out }));
+        const backtest = ev.backtest === null ? null : { overall: ev.backtest.overall.metrics, summary: ev.backtest.groups?.summary ?? null };
+        console.log(JSON.stringify({ source: ev.source, objective: ev.objective, metrics: ev.metrics, coverage: ev.coverage, classification: ev.classification, backtest, note: ev.note ?? null, report: flags.out }));
         return;
       }
       const c = ev.classification;
-      console.log(`evaluation of ${ev.backtest.provenance.bundle} on ${flags.dataset} (${ev.source === 'oof' ? 'out-of-fold predictions' : 'the bundle run over this dataset'})`);
+      console.log(`evaluation of ${ev.provenance.bundle} on ${flags.dataset} (${ev.source === 'oof' ? 'out-of-fold predictions' : 'the bundle run over this dataset'})`);
+      if (ev.metrics !== null) console.log(`  ${ev.objective}: ${ev.metrics.overall.n} rows, ${formatMetrics(ev.objective, ev.metrics.overall)}`);
+      for (const cov of ev.coverage ?? []) console.log(`  coverage of [${cov.levels.join(', ')}]: ${(cov.observed * 100).toFixed(1)}% (nominal ${(cov.nominal * 100).toFixed(0)}%)`);
       if (c !== null) {
         console.log(`  ${c.title}: ${c.overall.n} rows, log loss ${c.overall.logLoss.toFixed(4)}, Brier ${c.overall.brier.toFixed(4)}, AUC ${c.overall.auc.toFixed(4)}, accuracy ${(c.overall.accuracy * 100).toFixed(2)}% (base rate ${(c.overall.baseRate * 100).toFixed(2)}%)`);
         console.log(`  reliability: ${c.reliability.filter((b) => b.count > 0).map((b) => `${b.meanPredicted.toFixed(2)}→${b.observed.toFixed(2)} (${b.count})`).join('  ')}`);
-      } else if (ev.note !== undefined) console.log(`  note: ${ev.note}`);
-      const o = ev.backtest.overall.metrics;
-      console.log(`  backtest: total return ${(o.totalReturn * 100).toFixed(2)}%, Sharpe ${o.sharpe.toFixed(2)}, max drawdown ${(o.maxDrawdown * 100).toFixed(2)}%, ${o.trades} trades, costs ${(o.costs * 100).toFixed(2)}%`);
+      }
+      if (ev.note !== undefined) console.log(`  note: ${ev.note}`);
+      if (ev.backtest !== null) {
+        const o = ev.backtest.overall.metrics;
+        console.log(`  backtest: total return ${(o.totalReturn * 100).toFixed(2)}%, Sharpe ${o.sharpe.toFixed(2)}, max drawdown ${(o.maxDrawdown * 100).toFixed(2)}%, ${o.trades} trades, costs ${(o.costs * 100).toFixed(2)}%`);
+      }
       console.log(`report → ${flags.out}`);
     });
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { type BundleManifest, BundleManifestSchema } from './bundleManifest.js';
+import { modelView } from '../../training/views/modelView.js';
+import { type BundleManifest, BundleManifestSchema, manifestSchemaFor } from './bundleManifest.js';
 
 /** A bundle read from disk, every file checked against the manifest. */
 export interface LoadedBundle {
@@ -56,7 +57,7 @@ export function loadBundle(dir: string, expectSchemaHash?: string): LoadedBundle
   } catch (err) {
     throw new Error(`${manifestPath}: not readable JSON: ${(err as Error).message}`);
   }
-  const parsed = BundleManifestSchema.safeParse(raw);
+  const parsed = manifestSchemaFor(raw).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`${manifestPath} is not a barflow bundle manifest: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
@@ -65,7 +66,7 @@ export function loadBundle(dir: string, expectSchemaHash?: string): LoadedBundle
   for (const path of Object.keys(manifest.files)) {
     if (path.split(/[\\/]/).includes('..') || isAbsolute(path)) throw new Error(`bundle ${dir}: file name ${path} points outside the bundle`);
   }
-  if (manifest.model.view === 'window' && !(Number(manifest.model.viewParams.seqLen) >= 1)) throw new Error(`bundle ${dir}: a window model without viewParams.seqLen`);
+  modelView(manifest.model.view.name).check(manifest.model.view.params, `bundle ${dir}`);
   const bytes = new Map<string, Uint8Array>();
   for (const [path, want] of Object.entries(manifest.files)) {
     const full = join(dir, path);

@@ -1,17 +1,18 @@
 import type { FeatureSet } from '../../operators/featureSet.js';
 import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
+import { type LiveRow, modelView } from '../../training/views/modelView.js';
 import type { WindowSpec } from './recentRows.js';
 
-/** A row as the live outputs hand it to a model: its feature vector and, for a window model, its window. */
-export interface LiveRow {
-  values: Float64Array;
-  window: Float64Array | null;
-}
+export type { LiveRow };
 
-/** A model as the live outputs call it: a batch of rows in, contract values out. */
+/** A model as the live outputs call it: a batch of rows in, one array of `fields` values per row out. */
 export interface RowPredictor {
   readonly name: string;
   readonly version: string;
+  /** The fields of its predictions, in message order (predictionFields: the contract's, then its own). */
+  readonly fields: readonly string[];
+  /** Index in `fields` of the field whose NaN means "no prediction" (warm-up): the first it declares. */
+  readonly lead: number;
   /** The window it reads (window models), to be kept per symbol in the live state. */
   readonly window?: WindowSpec;
   predictRows(rows: readonly LiveRow[]): Promise<Float64Array[]>;
@@ -22,6 +23,8 @@ export function syncRows(p: Predictor): RowPredictor {
   return {
     name: p.name,
     version: p.version,
+    fields: PREDICTION_FIELDS,
+    lead: 0,
     predictRows: async (rows) =>
       rows.map((r) => {
         const out = new Float64Array(PREDICTION_FIELDS.length);
@@ -31,32 +34,27 @@ export function syncRows(p: Predictor): RowPredictor {
   };
 }
 
-/** A trained bundle, checked against the live feature set before the first message. */
+/** A trained bundle, checked against the live feature set before the first message; its view says what the live state keeps. */
 export async function bundleRows(dir: string, featureSet: FeatureSet): Promise<RowPredictor> {
   // onnxruntime-node loads only when a bundle is served.
   const { BundlePredictor } = await import('../bundle/bundlePredictor.js');
   const b = await BundlePredictor.open(dir, featureSet.schemaHash);
-  const view = b.bundle.manifest.model.view;
-  if (view === 'multi_resolution') throw new Error(`bundle ${dir}: a multi-resolution model is not served live yet (tabular and window models are)`);
   const names = featureSet.columns.map((c) => c.name);
   const index = Int32Array.from(b.bundle.manifest.features.columns, (c) => {
     const i = names.indexOf(c);
     if (i < 0) throw new Error(`bundle ${dir}: column ${c} is not in feature set ${featureSet.name}`);
     return i;
   });
-  if (view === 'window') {
-    // Batch windows break at any gap over a minute (WindowView's default); live ones do too.
-    const window: WindowSpec = { length: Number(b.bundle.manifest.model.viewParams.seqLen), columns: index, maxGapMs: 60_000 };
-    return { name: b.name, version: b.version, window, predictRows: (rows) => b.predictWindows(rows.map((r) => r.window)) };
-  }
-  return { name: b.name, version: b.version, predictRows: (rows) => b.predictVectors(rows.map((r) => r.values), index) };
+  const view = b.bundle.manifest.model.view;
+  const window = modelView(view.name).liveWindow(view.params, index);
+  return { name: b.name, version: b.version, fields: b.fields, lead: b.fields.indexOf(b.declared[0]!), ...(window === undefined ? {} : { window }), predictRows: (rows) => b.predictLive(rows, index) };
 }
 
 export type FallbackReason = 'error' | 'non_finite';
 
 /**
  * The primary model with an optional fallback: the fallback answers the whole batch when the
- * primary throws, and a row when the primary's p_up is not finite but the fallback's is (rows both
+ * primary throws, and a row when the primary's lead field (p_up, e_r…) is not finite but the fallback's is (rows both
  * leave empty are warm-up rows, published from the primary as they are).
  */
 export class LiveModel {
@@ -90,12 +88,13 @@ export class LiveModel {
     }
     const result = primary.map((o) => ({ by: this.primary, out: o }));
     if (this.fallback === null) return result;
-    const missing = result.map((r, i) => (Number.isFinite(r.out[0]!) ? -1 : i)).filter((i) => i >= 0);
+    // A row the primary left empty: its first declared field is not finite.
+    const missing = result.map((r, i) => (Number.isFinite(r.out[this.primary.lead]!) ? -1 : i)).filter((i) => i >= 0);
     if (missing.length === 0) return result;
     const alt = await this.fallback.predictRows(missing.map((i) => rows[i]!));
     let used = 0;
     missing.forEach((i, k) => {
-      if (!Number.isFinite(alt[k]![0]!)) return;
+      if (!Number.isFinite(alt[k]![this.fallback!.lead]!)) return;
       result[i] = { by: this.fallback!, out: alt[k]! };
       used++;
     });

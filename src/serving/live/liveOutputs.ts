@@ -241,7 +241,7 @@ export class LiveOutputs implements LiveOutput {
     const messages: Message[] = [];
     results.forEach(({ by, out }, i) => {
       const { symbol, ts } = pending[i]!;
-      messages.push({ key: symbol, partition: this.predictionsPartition.of(symbol), value: encodePrediction(symbol, ts, by.name, by.version, out, this.t.featureSet.schemaHash), headers: this.predictionHeaders });
+      messages.push({ key: symbol, partition: this.predictionsPartition.of(symbol), value: encodePrediction(symbol, ts, by.name, by.version, out, this.t.featureSet.schemaHash, by.fields), headers: this.predictionHeaders });
       const writer = this.t.predictions?.get(by.name);
       if (writer !== undefined) writer.add({ symbol, ts, values: out, schemaHash: writer.featureSet.schemaHash });
     });

@@ -61,10 +61,13 @@ export function decodeFeatureRow(featureSet: FeatureSet, key: Buffer | null, val
   return { symbol, ts: value.readDoubleLE(0), values };
 }
 
-/** A prediction as JSON: symbol, ts, model, version and the contract's fields (null for NaN). */
-export function encodePrediction(symbol: string, ts: number, model: string, version: string, out: Float64Array, schemaHash: string): Buffer {
-  const fields = PREDICTION_FIELDS.map((f, i) => `"${f}":${Number.isFinite(out[i]!) ? String(out[i]) : 'null'}`).join(',');
-  return Buffer.from(`{"symbol":${JSON.stringify(symbol)},"ts":"${formatTs(ts)}","model":${JSON.stringify(model)},"version":${JSON.stringify(version)},${fields},"schema_hash":"${schemaHash}"}`);
+/**
+ * A prediction as JSON: symbol, ts, model, version and the model's fields (`fields`, the contract's
+ * by default; null for NaN, and for a contract field the model does not declare).
+ */
+export function encodePrediction(symbol: string, ts: number, model: string, version: string, out: Float64Array, schemaHash: string, fields: readonly string[] = PREDICTION_FIELDS): Buffer {
+  const values = fields.map((f, i) => `"${f}":${Number.isFinite(out[i]!) ? String(out[i]) : 'null'}`).join(',');
+  return Buffer.from(`{"symbol":${JSON.stringify(symbol)},"ts":"${formatTs(ts)}","model":${JSON.stringify(model)},"version":${JSON.stringify(version)},${values},"schema_hash":"${schemaHash}"}`);
 }
 
 if (new Uint8Array(new Float64Array([1]).buffer)[7] !== 0x3f) throw new Error('barflow live needs a little-endian platform');

@@ -1,15 +1,23 @@
+import { lightgbmKind } from './lightgbm/lightgbmKind.js';
+import { linearKind } from './linear/linearKind.js';
 import { logisticKind } from './logistic/logisticKind.js';
 import { lstmKind } from './lstm/lstmKind.js';
 import type { ModelKind } from './modelRegistry.js';
+import type { Objective } from '../objectives/objective.js';
 import { xgboostKind } from './xgboost/xgboostKind.js';
 
 /** The registry: one line per model. */
-export const MODEL_KINDS: readonly ModelKind<never>[] = [logisticKind as ModelKind<never>, xgboostKind as ModelKind<never>, lstmKind as ModelKind<never>];
+export const MODEL_KINDS: readonly ModelKind<never>[] = [logisticKind as ModelKind<never>, linearKind as ModelKind<never>, xgboostKind as ModelKind<never>, lightgbmKind as ModelKind<never>, lstmKind as ModelKind<never>];
 
 export function modelKind(name: string): ModelKind<unknown> {
   const k = MODEL_KINDS.find((m) => m.name === name);
   if (k === undefined) throw new Error(`unknown model kind ${JSON.stringify(name)}; the registry has ${MODEL_KINDS.map((m) => m.name).join(', ')}`);
   return k as ModelKind<unknown>;
+}
+
+/** The kinds that can learn an objective (for errors that say what would work). */
+export function kindsFor(objective: Objective): string[] {
+  return MODEL_KINDS.filter((k) => k.objectives.includes(objective)).map((k) => k.name);
 }
 
 export * from './modelRegistry.js';

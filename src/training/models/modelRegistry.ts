@@ -1,44 +1,63 @@
 import type { z } from 'zod';
+import type { ObjectiveSpec, Objective } from '../objectives/objective.js';
+import type { ViewName } from '../views/modelView.js';
 
 /**
- * The model zoo's contract. A model declares what it is (family, the view it reads, its outputs,
- * whether it is causal) and how it trains; adding one is a file and a line in MODEL_KINDS
- * (models/index.ts). Training sees only the rows it is given: scaled training rows in, a model that
- * predicts P(up) and exports itself as data (ONNX or TensorFlow.js files) out.
+ * The model zoo's contract (v2). A kind declares what it is (family, the view it reads, the
+ * objectives it supports, whether it is causal and whether it needs training) and provides both
+ * sides: `train` turns scaled inputs into artifact files, `load` turns those files into a scorer.
+ * Training, `barflow predict` and the live topology all predict through `load`, so there is one
+ * path from files to numbers. Adding a kind = one folder under models/ and one line in
+ * MODEL_KINDS (models/index.ts); docs/models.md says how.
  */
-export type InputView = 'tabular' | 'window' | 'multi_resolution';
+export type { Objective, ObjectiveSpec, ViewName };
 
 export interface TrainInput {
-  /** Row-major, scaled, float32: (n, f) for tabular, (n, seqLen, f) for window. */
+  /** Row-major, scaled, float32, shaped `dims` ([n, f] tabular, [n, seqLen, f] window). */
   x: Float32Array;
+  dims: number[];
   n: number;
   /** Features per time step. */
   f: number;
-  seqLen?: number;
-  /** 1 = up, 0 = not. */
+  /**
+   * The target per row, by objective: binary 1 = up, 0 = not; multiclass the class index (0 down,
+   * 1 time-out, 2 up); regression and quantile the return.
+   */
   y: Float32Array;
-  /** Rows to watch (validation loss per epoch/round); never used for fitting. */
-  watch?: { x: Float32Array; n: number; y: Float32Array };
+  objective: ObjectiveSpec;
+  /** Rows after the training rows in time, for validation loss / early stopping; never fitted. */
+  watch?: { x: Float32Array; dims: number[]; n: number; y: Float32Array };
   seed: number;
+  /** Stored inside the artifact (ONNX metadata_props): model name, version, feature schema hash. */
+  metadata: Record<string, string>;
   /** A folder for the model's own checkpoints (epochs of a neural model); survives interruption. */
   checkpointDir?: string;
   onProgress?: (p: { step: number; steps: number; loss?: number; watchLoss?: number }) => void;
 }
 
-export interface TrainedModel {
-  /** P(up) for each row of x (same layout as training). */
-  predict(x: Float32Array, n: number): Promise<Float64Array>;
-  /** The model as bundle files: `format` decides how serving runs it. */
-  export(metadata: Record<string, string>): Promise<{ format: 'onnx' | 'tfjs'; files: Map<string, Uint8Array> }>;
+/** A trained model as files (names relative to the bundle's model/ folder); `format` says how they run. */
+export interface Artifact {
+  format: 'onnx' | 'tfjs';
+  files: Map<string, Uint8Array>;
+}
+
+/** What `load` returns: a batch of inputs in, a row-major n × outputs.length matrix out. */
+export interface Scorer {
+  /** Column names of the matrix: rawOutputs(objective) (objectives/objective.ts). */
+  readonly outputs: readonly string[];
+  score(x: Float32Array, dims: number[]): Promise<Float64Array>;
 }
 
 export interface ModelKind<P = unknown> {
   name: string;
   family: 'linear' | 'tree' | 'neural';
-  view: InputView;
-  outputs: readonly string[];
+  view: ViewName;
+  objectives: readonly Objective[];
   /** Uses only a row's own (causal) features and the past: safe to serve live. */
   causal: boolean;
+  /** false for zero-shot kinds (none yet): they load without training. */
+  needsTraining: boolean;
   params: z.ZodType<P>;
-  train(input: TrainInput, params: P): Promise<TrainedModel>;
+  train(input: TrainInput, params: P): Promise<Artifact>;
+  load(artifact: Artifact, objective: ObjectiveSpec): Promise<Scorer>;
 }

@@ -39,6 +39,21 @@ export function fitStandardScaler(x: ArrayLike<number>, n: number, columns: stri
 }
 
 /** Scales rows in place: (v − mean) / std, NaN → 0. */
+/**
+ * Scales `rows` rows of raw float64 values from `src` into float32 `dst` at `at`: the same bits as
+ * applyScaler in float64 then narrowing (the float64 result is rounded once, on the store), without
+ * the float64 copy. Training, `barflow predict` and the live topology all scale this way.
+ */
+export function scaleInto(p: ScalerParams, src: Float64Array, rows: number, dst: Float32Array, at = 0): void {
+  const f = p.columns.length;
+  const n = rows * f;
+  for (let k = 0; k < n; k++) {
+    const j = k % f;
+    const v = src[k]!;
+    dst[at + k] = Number.isNaN(v) ? 0 : (v - p.mean[j]!) / p.std[j]!;
+  }
+}
+
 export function applyScaler(p: ScalerParams, x: Float32Array | Float64Array, n: number): void {
   const f = p.columns.length;
   for (let i = 0; i < n; i++) {

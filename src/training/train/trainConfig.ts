@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_QUANTILES, OBJECTIVES, QuantileLevels } from '../objectives/objective.js';
 
 /**
  * `barflow train --config C.yaml`: validated before any work, an error names the field. Model
@@ -14,7 +15,12 @@ export const TrainConfigSchema = z
     version: z.string().regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/, 'a semantic version, e.g. 1.0.0').default('1.0.0'),
     seed: z.number().int().nonnegative().default(7),
     dataset: z.string().describe('dataset folder (barflow replay) with labels (barflow label)'),
-    labels: z.object({ set: z.string().optional(), target: z.string().default('tb') }).strict().default({ target: 'tb' }).describe('y = 1 when the target is > 0'),
+    labels: z.object({ set: z.string().optional(), target: z.string().default('tb') }).strict().default({ target: 'tb' }).describe('the label set and target (objective binary: y = 1 when the target is > 0)'),
+    objective: z
+      .enum(OBJECTIVES)
+      .default('binary')
+      .describe('binary: P(target > 0); multiclass: the triple barrier\'s classes (down, time-out, up); regression: the return (the target\'s <target>_ret when labelled, else the target); quantile: the return\'s quantiles'),
+    quantiles: QuantileLevels.default([...DEFAULT_QUANTILES]).describe('quantile levels of objective quantile, ascending (fields q05, q50, q95…)'),
     // Levels (prices, volumes, ATR in price units…) tell a model which instrument and which year it
     // is looking at rather than what the market does, so only an explicit choice brings them in.
     features: z

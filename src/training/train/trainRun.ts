@@ -6,9 +6,11 @@ import type { ColumnRole } from '../../operators/featureSet.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { writeBundle } from '../../serving/bundle/bundle.js';
 import type { BundleManifest } from '../../serving/bundle/bundleManifest.js';
-import { type ClassificationMetrics, classificationMetrics } from '../evaluation/classificationMetrics.js';
-import { type Calibrator, calibrate, fitCalibrator } from '../models/calibration.js';
-import { type ModelKind, modelKind } from '../models/index.js';
+import { type ObjectiveMetrics, meanOfMetrics, metricsFromJson, objectiveMetrics } from '../evaluation/objectiveMetrics.js';
+import { type Artifact, type ModelKind, type Scorer, type TrainInput, kindsFor, modelKind } from '../models/index.js';
+import { type Objective, type ObjectiveSpec, rawOutputs } from '../objectives/objective.js';
+import { OutputContract, declaredOutputs, fitContract } from '../objectives/outputContract.js';
+import { modelView } from '../views/modelView.js';
 import { fitStandardScaler } from '../models/scaler.js';
 import { foldsDocument, makeSplits, parseEmbargo, type SplitMethod } from '../splits/index.js';
 import type { TrainConfig } from './trainConfig.js';
@@ -27,8 +29,9 @@ export interface TrainProgress {
 
 export interface TrainResult {
   manifest: BundleManifest;
-  cv: { fold: number; metrics: ClassificationMetrics; resumed: boolean }[];
-  final: { calibration: ClassificationMetrics };
+  objective: Objective;
+  cv: { fold: number; metrics: ObjectiveMetrics; resumed: boolean }[];
+  final: { calibration: ObjectiveMetrics };
 }
 
 interface FoldCheckpoint {
@@ -37,8 +40,9 @@ interface FoldCheckpoint {
   dataKey: string;
   fold: number;
   rows: number[];
-  p: number[];
-  metrics: ClassificationMetrics;
+  /** The declared outputs of each test row, row-major (null for NaN). */
+  outputs: (number | null)[];
+  metrics: ObjectiveMetrics;
 }
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
@@ -51,13 +55,17 @@ const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('h
  */
 export async function trainFromConfig(config: TrainConfig, configText: string, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
   const kind = modelKind(config.model.kind);
+  const spec: ObjectiveSpec = { objective: config.objective, quantiles: config.objective === 'quantile' ? config.quantiles : [] };
+  if (!kind.objectives.includes(spec.objective)) {
+    throw new Error(`model kind ${kind.name} does not support objective ${spec.objective} (it supports ${kind.objectives.join(', ')}); kinds for ${spec.objective}: ${kindsFor(spec.objective).join(', ') || 'none'}`);
+  }
   const parsed = kind.params.safeParse(config.model.params);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`model.params.${issue.path.join('.')}: ${issue.message}`);
   }
   const params = parsed.data;
-  const data = loadTrainingData(config, kind.view);
+  const data = loadTrainingData(config, modelView(kind.view));
   const fsFile = data.dataset.manifest.featureSet.file;
   const fsPath = isAbsolute(fsFile) ? fsFile : resolve(PACKAGE_ROOT, fsFile);
   const fsBytes = existsSync(fsPath) ? readFileSync(fsPath) : null;
@@ -79,9 +87,12 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
   const plan = makeSplits(spans, method);
   const dataKey = (test: Int32Array) =>
     sha(JSON.stringify([data.dataset.manifest.fingerprint, data.labels.entry.sha256, packageVersion(), gitCommit(), sha(new Uint8Array(test.buffer, test.byteOffset, test.byteLength))]));
+  const metadata = { model: config.name, version: config.version, schema_hash: data.dataset.manifest.featureSet.schemaHash };
+  const fields = declaredOutputs(spec);
+  const width = fields.length;
 
   const cv: TrainResult['cv'] = [];
-  const oof: { row: number; p: number; fold: number }[] = [];
+  const oof: { row: number; values: ArrayLike<number | null>; fold: number }[] = [];
   const started = performance.now();
   for (const fold of plan.folds) {
     const path = join(checkpointDir, `fold-${fold.index}.json`);
@@ -89,60 +100,63 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
     if (existsSync(path)) {
       const saved = JSON.parse(readFileSync(path, 'utf8')) as FoldCheckpoint;
       if (saved.configSha256 !== configSha256 || saved.dataKey !== dataKey(fold.test)) throw new Error(`${path} was made with another config, dataset, labels or code; delete ${checkpointDir} to start over`);
-      // JSON has no NaN (an AUC of a one-class fold): null is NaN again, as in a straight run.
-      for (const k of Object.keys(saved.metrics) as (keyof ClassificationMetrics)[]) if (saved.metrics[k] === null) saved.metrics[k] = Number.NaN;
-      cp = saved;
+      cp = { ...saved, metrics: metricsFromJson(saved.metrics) };
     }
     const resumed = cp !== null;
     if (cp === null) {
-      const fit = await fitOnRows(kind, params, config, data, fold.train, join(checkpointDir, `fold-${fold.index}`), stepReporter(`fold ${fold.index + 1}/${plan.folds.length}`, plan.folds.length, onProgress));
+      const fit = await fitOnRows(kind, params, spec, config, data, fold.train, join(checkpointDir, `fold-${fold.index}`), metadata, stepReporter(`fold ${fold.index + 1}/${plan.folds.length}`, plan.folds.length, onProgress));
       const test = Array.from(fold.test);
-      const p = await predictRows(fit, config, data, kind, test);
-      cp = { configSha256, dataKey: dataKey(fold.test), fold: fold.index, rows: test, p: Array.from(p), metrics: classificationMetrics(p, test.map((r) => data.y[r]!)) };
+      const out = await predictRows(fit, data, test);
+      const outputs = Array.from(out, (v) => (Number.isNaN(v) ? null : v));
+      cp = { configSha256, dataKey: dataKey(fold.test), fold: fold.index, rows: test, outputs, metrics: objectiveMetrics(spec, fields, out, test.map((r) => data.y[r]!)) };
       writeFileSync(`${path}.tmp`, JSON.stringify(cp));
       renameSync(`${path}.tmp`, path);
     }
-    cp.rows.forEach((row, i) => oof.push({ row, p: cp!.p[i]!, fold: fold.index }));
-    cv.push({ fold: fold.index, metrics: cp.metrics, resumed });
+    const saved = cp;
+    saved.rows.forEach((row, i) => oof.push({ row, values: saved.outputs.slice(i * width, (i + 1) * width), fold: fold.index }));
+    cv.push({ fold: fold.index, metrics: saved.metrics, resumed });
     const seconds = (performance.now() - started) / 1000;
     const done = cv.length;
     onProgress?.({ stage: 'fold', fold: done, folds: plan.folds.length, seconds, etaSeconds: (seconds / done) * (plan.folds.length + 1 - done), resumed });
   }
 
-  const final = await fitOnRows(kind, params, config, data, data.eligible, join(checkpointDir, 'final'), stepReporter('final model', plan.folds.length, onProgress));
+  const final = await fitOnRows(kind, params, spec, config, data, data.eligible, join(checkpointDir, 'final'), metadata, stepReporter('final model', plan.folds.length, onProgress));
   onProgress?.({ stage: 'final', fold: plan.folds.length, folds: plan.folds.length, seconds: (performance.now() - started) / 1000, etaSeconds: 0 });
 
-  const metadata = { model: config.name, version: config.version, schema_hash: data.dataset.manifest.featureSet.schemaHash };
-  const exported = await final.model.export(metadata);
   const files = new Map<string, Uint8Array>();
-  for (const [name, bytes] of exported.files) files.set(`model/${name}`, bytes);
+  for (const [name, bytes] of final.artifact.files) files.set(`model/${name}`, bytes);
   const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`);
   files.set('features.yaml', fsBytes);
   files.set('scaler.json', json(final.scaler));
-  files.set('calibrator.json', json({ calibrator: final.calibrator, expectedReturn: final.expectedReturn }));
-  const cvMean = meanMetrics(cv.map((c) => c.metrics));
-  files.set('metrics.json', json({ cv: { method: plan.method, folds: cv.map((c) => ({ fold: c.fold, ...c.metrics })), mean: cvMean }, final: { calibrationRows: final.calibrationMetrics } }));
+  files.set('calibrator.json', json(final.contract.toJson()));
+  const cvMean = meanOfMetrics(cv.map((c) => c.metrics));
+  files.set('metrics.json', json({ objective: spec.objective, cv: { method: plan.method, folds: cv.map((c) => ({ fold: c.fold, ...c.metrics })), mean: cvMean }, final: { calibrationRows: final.calibrationMetrics } }));
   files.set('training-config.yaml', Buffer.from(configText));
   const table = data.dataset.table;
   oof.sort((a, b) => a.fold - b.fold || a.row - b.row);
-  files.set('oof-predictions.csv', Buffer.from(`ts,symbol,p_up,fold\n${oof.map((o) => `${new Date(table.ts[o.row]!).toISOString().replace('.000Z', 'Z')},${table.symbols[table.symbolCodes[o.row]!]},${o.p},${o.fold}`).join('\n')}\n`));
+  const cell = (v: number | null) => (v === null ? '' : String(v));
+  const oofLines = oof.map((o) => `${new Date(table.ts[o.row]!).toISOString().replace('.000Z', 'Z')},${table.symbols[table.symbolCodes[o.row]!]},${Array.from(o.values, cell).join(',')},${o.fold}`);
+  files.set('oof-predictions.csv', Buffer.from(`ts,symbol,${fields.join(',')},fold\n${oofLines.join('\n')}\n`));
   files.set('folds.json', json(foldsDocument(plan, spans, { dir: config.dataset, fingerprint: data.dataset.manifest.fingerprint, labelSet: data.labels.name, target: config.labels.target, labelSha256: data.labels.entry.sha256 })));
   const manifest = writeBundle(
     config.out,
     {
       format: 'barflow.bundle',
-      formatVersion: 1,
+      formatVersion: 2,
       name: config.name,
       version: config.version,
       model: {
         kind: kind.name,
         family: kind.family,
-        view: kind.view,
         causal: kind.causal,
-        format: exported.format,
-        files: [...exported.files.keys()].map((f) => `model/${f}`),
-        viewParams: kind.view === 'window' ? { seqLen: config.view.seqLen } : {},
-        outputs: [...kind.outputs],
+        format: final.artifact.format,
+        files: [...final.artifact.files.keys()].map((f) => `model/${f}`),
+        view: { name: kind.view, params: data.viewParams },
+        objective: spec.objective,
+        quantiles: [...spec.quantiles],
+        outputs: fields,
+        rawOutputs: rawOutputs(spec),
+        exporter: { package: 'barflow', version: packageVersion() },
       },
       features: { file: 'features.yaml', schemaHash: data.dataset.manifest.featureSet.schemaHash, columns: data.columns, ...inputRoles(data.columns, data.dataset.manifest.featureSet.roles) },
       scaler: 'scaler.json',
@@ -160,7 +174,7 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
     files,
   );
   rmSync(checkpointDir, { recursive: true, force: true });
-  return { manifest, cv, final: { calibration: final.calibrationMetrics } };
+  return { manifest, objective: spec.objective, cv, final: { calibration: final.calibrationMetrics } };
 }
 
 /** The roles of the input columns in input order, when the dataset recorded them. */
@@ -169,18 +183,13 @@ function inputRoles(columns: readonly string[], roles: Readonly<Record<string, C
 }
 
 interface Fitted {
-  model: Awaited<ReturnType<ModelKind['train']>>;
+  artifact: Artifact;
+  scorer: Scorer;
   scaler: ReturnType<typeof fitStandardScaler>;
-  calibrator: Calibrator;
-  calibrationMetrics: ClassificationMetrics;
-  expectedReturn: { up: number; notUp: number };
+  contract: OutputContract;
+  calibrationMetrics: ObjectiveMetrics;
 }
 
-/**
- * Fits on a training set: its last `calibration.fraction` by time calibrates; the rest, purged of
- * rows whose labels end at or after the calibration slice begins, is what the scaler and the model
- * see.
- */
 /** Progress inside one fit (epochs, rounds), with its own time estimate. */
 function stepReporter(fit: string, folds: number, onProgress?: (p: TrainProgress) => void): TrainInputProgress | undefined {
   if (onProgress === undefined) return undefined;
@@ -191,9 +200,16 @@ function stepReporter(fit: string, folds: number, onProgress?: (p: TrainProgress
   };
 }
 
-type TrainInputProgress = NonNullable<Parameters<ModelKind['train']>[0]['onProgress']>;
+type TrainInputProgress = NonNullable<TrainInput['onProgress']>;
 
-async function fitOnRows(kind: ModelKind, params: unknown, config: TrainConfig, data: TrainingData, rows: ArrayLike<number>, checkpointDir: string, onStep?: TrainInputProgress): Promise<Fitted> {
+/**
+ * Fits on a training set: its last `calibration.fraction` by time fits the output contract
+ * (calibrator, expected returns) and is the watch slice for early stopping; the rest, purged of
+ * rows whose labels end at or after the calibration slice begins, is what the scaler and the model
+ * fit on. The model's own predictions go
+ * through its loaded artifact, as serving's do.
+ */
+async function fitOnRows(kind: ModelKind, params: unknown, spec: ObjectiveSpec, config: TrainConfig, data: TrainingData, rows: ArrayLike<number>, checkpointDir: string, metadata: Record<string, string>, onStep?: TrainInputProgress): Promise<Fitted> {
   const ts = data.dataset.table.ts;
   const byTime = Array.from(rows).sort((a, b) => ts[a]! - ts[b]! || a - b);
   const cut = ts[byTime[Math.floor(byTime.length * (1 - config.calibration.fraction))]!]!;
@@ -205,38 +221,30 @@ async function fitOnRows(kind: ModelKind, params: unknown, config: TrainConfig, 
   const cols = data.columns.map((c) => table.column(c));
   fitRows.forEach((r, i) => cols.forEach((col, j) => (raw[i * cols.length + j] = col[r]!)));
   const scaler = fitStandardScaler(raw, fitRows.length, data.columns);
-  const seqLen = config.view.seqLen;
-  const x = modelInputs(data, scaler, kind.view, seqLen, fitRows);
+  const { x, dims } = modelInputs(data, scaler, fitRows);
   const y = Float32Array.from(fitRows, (r) => data.y[r]!);
-  const model = await kind.train({ x, n: fitRows.length, f: data.columns.length, seqLen: kind.view === 'window' ? seqLen : undefined, y, seed: config.seed, checkpointDir, onProgress: onStep }, params);
-  const rawP = await model.predict(modelInputs(data, scaler, kind.view, seqLen, calib), calib.length);
+  // The calibration slice comes after every fitted row (purged): it is also the watch slice a
+  // kind may stop early on (LSTM `patience`, XGBoost `earlyStoppingRounds`).
+  const calibInputs = modelInputs(data, scaler, calib);
   const yc = calib.map((r) => data.y[r]!);
-  const calibrator = fitCalibrator(config.calibration.method, rawP, yc);
-  const calibrated = Array.from(rawP, (p) => calibrate(calibrator, p));
-  let up = 0;
-  let upN = 0;
-  let down = 0;
-  let downN = 0;
-  for (const r of fitRows) {
-    const v = data.ret[r]!;
-    if (Number.isNaN(v)) continue;
-    if (data.y[r] === 1) {
-      up += v;
-      upN++;
-    } else {
-      down += v;
-      downN++;
-    }
-  }
-  return { model, scaler, calibrator, calibrationMetrics: classificationMetrics(calibrated, yc), expectedReturn: { up: upN > 0 ? up / upN : Number.NaN, notUp: downN > 0 ? down / downN : Number.NaN } };
+  const watch = { x: calibInputs.x, dims: calibInputs.dims, n: calib.length, y: Float32Array.from(yc) };
+  const artifact = await kind.train({ x, dims, n: fitRows.length, f: data.columns.length, y, objective: spec, watch, seed: config.seed, metadata, checkpointDir, onProgress: onStep }, params);
+  const scorer = await kind.load(artifact, spec);
+  const rawCalib = await scorer.score(calibInputs.x, calibInputs.dims);
+  const contract = new OutputContract(spec, fitContract(spec, { raw: rawCalib, y: yc, fitted: { y: Array.from(fitRows, (r) => data.y[r]!), ret: Array.from(fitRows, (r) => data.ret[r]!) }, calibration: config.calibration.method }));
+  const out = applyContract(contract, rawCalib, calib.length);
+  return { artifact, scorer, scaler, contract, calibrationMetrics: objectiveMetrics(spec, contract.fields, out, yc) };
 }
 
-async function predictRows(fit: Fitted, config: TrainConfig, data: TrainingData, kind: ModelKind, rows: number[]): Promise<Float64Array> {
-  const raw = await fit.model.predict(modelInputs(data, fit.scaler, kind.view, config.view.seqLen, rows), rows.length);
-  return Float64Array.from(raw, (p) => calibrate(fit.calibrator, p));
+/** The declared outputs of the rows, row-major n × contract.fields. */
+async function predictRows(fit: Fitted, data: TrainingData, rows: number[]): Promise<Float64Array> {
+  const { x, dims } = modelInputs(data, fit.scaler, rows);
+  return applyContract(fit.contract, await fit.scorer.score(x, dims), rows.length);
 }
 
-function meanMetrics(ms: ClassificationMetrics[]): Record<string, number> {
-  const keys = ['logLoss', 'brier', 'auc', 'accuracy', 'baseRate'] as const;
-  return Object.fromEntries(keys.map((k) => [k, ms.reduce((a, m) => a + m[k], 0) / ms.length]));
+function applyContract(contract: OutputContract, raw: Float64Array, n: number): Float64Array {
+  const w = contract.fields.length;
+  const out = new Float64Array(n * w);
+  for (let i = 0; i < n; i++) contract.row(raw, i, out, i * w);
+  return out;
 }

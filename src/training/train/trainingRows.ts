@@ -1,28 +1,29 @@
 import type { ColumnRole } from '../../operators/featureSet.js';
 import { type Dataset, openDataset } from '../dataset.js';
 import { type LabelTable, openLabels } from '../labels/labelSet.js';
-import type { InputView } from '../models/modelRegistry.js';
-import { type ScalerParams, applyScaler } from '../models/scaler.js';
-import { TabularView } from '../views/tabularView.js';
-import { WindowView } from '../views/windowView.js';
+import { type ScalerParams, scaleInto } from '../models/scaler.js';
+import type { Objective } from '../objectives/objective.js';
+import type { ModelView, ViewParams } from '../views/modelView.js';
 import type { TrainConfig } from './trainConfig.js';
 
 /**
  * The rows a model may learn from and their inputs: labelled rows whose view is complete (all
- * features present for a tabular model; a full window for a window model), with y = 1 when the
- * target is > 0 and each row's label span for the splits.
+ * features present for a tabular model; a full window for a window model), with the objective's
+ * target and each row's label span for the splits.
  */
 export interface TrainingData {
   dataset: Dataset;
   labels: LabelTable;
   columns: string[];
   eligible: Int32Array;
-  /** Per dataset row: 1 / 0, NaN when unlabelled. */
+  /** Per dataset row, the target as the objective learns it (objectiveTargets); NaN when unlabelled. */
   y: Float64Array;
   /** Per dataset row: the label end (NaN for rows that are not eligible). */
   t1: Float64Array;
   /** Per dataset row: the target's return (for the expected-return output), NaN when absent. */
   ret: Float64Array;
+  view: ModelView;
+  viewParams: ViewParams;
 }
 
 /**
@@ -57,40 +58,56 @@ export function resolveColumns(config: Pick<TrainConfig, 'features'>, all: reado
   return kept;
 }
 
-export function loadTrainingData(config: TrainConfig, view: InputView): TrainingData {
+export function loadTrainingData(config: TrainConfig, view: ModelView): TrainingData {
   const probe = openDataset(config.dataset, { columns: [] });
   const columns = resolveColumns(config, probe.manifest.featureSet.columns, probe.manifest.featureSet.roles, config.dataset);
   const dataset = openDataset(config.dataset, { columns });
   const labels = openLabels(dataset, config.labels.set);
-  const target = labels.column(config.labels.target);
-  const t1All = labels.t1Of(config.labels.target);
-  const retName = `${config.labels.target}_ret`;
+  const name = config.labels.target;
+  const target = labels.column(name);
+  const t1All = labels.t1Of(name);
+  const retName = `${name}_ret`;
   // A barrier or meta label has its return beside it; a forward-return target is the return.
   const ret = labels.entry.columns.includes(retName) ? labels.column(retName) : target;
-  const n = dataset.table.n;
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) y[i] = Number.isNaN(target[i]!) ? Number.NaN : target[i]! > 0 ? 1 : 0;
-  const complete = new TabularView(dataset.table, { columns }).completeRows();
-  const viewRows = view === 'window' ? new WindowView(dataset.table, { columns, seqLen: config.view.seqLen }).validRows(complete) : complete;
+  const y = objectiveTargets(config.objective, target, ret, name);
+  const viewParams = view.fromConfig(config.view);
+  const viewRows = view.answerable(dataset.table, columns, viewParams);
   const eligible = Int32Array.from(Array.from(viewRows).filter((r) => !Number.isNaN(y[r]!) && !Number.isNaN(t1All[r]!)));
-  const t1 = new Float64Array(n).fill(Number.NaN);
+  const t1 = new Float64Array(dataset.table.n).fill(Number.NaN);
   for (const r of eligible) t1[r] = t1All[r]!;
-  if (eligible.length === 0) throw new Error(`${config.dataset}: no row has both a ${config.labels.target} label and complete features`);
-  return { dataset, labels, columns, eligible, y, t1, ret };
+  if (eligible.length === 0) throw new Error(`${config.dataset}: no row has both a ${name} label and complete features`);
+  return { dataset, labels, columns, eligible, y, t1, ret, view, viewParams };
 }
 
 /**
- * Model inputs of the given rows, scaled: a float64 copy is scaled then narrowed to float32, so
- * training and serving (BundlePredictor) round the same way.
+ * y per dataset row, as the objective learns it: binary 1 / 0 (target > 0); multiclass the class
+ * index 0 / 1 / 2 of a triple-barrier label −1 / 0 / 1; regression and quantile the return.
  */
-export function modelInputs(data: { dataset: Dataset; columns: string[] }, scaler: ScalerParams, view: InputView, seqLen: number, rows: ArrayLike<number>): Float32Array {
-  const table = data.dataset.table;
-  if (view === 'window') {
-    const w = new WindowView(table, { columns: data.columns, seqLen, dtype: 'float64' }).batch(rows);
-    applyScaler(scaler, w.data, rows.length * seqLen);
-    return Float32Array.from(w.data);
+export function objectiveTargets(objective: Objective, target: Float64Array, ret: Float64Array, name: string): Float64Array {
+  const n = target.length;
+  const y = new Float64Array(n);
+  if (objective === 'regression' || objective === 'quantile') {
+    y.set(ret);
+    return y;
   }
-  const t = new TabularView(table, { columns: data.columns, dtype: 'float64' }).rows(rows);
-  applyScaler(scaler, t.data, rows.length);
-  return Float32Array.from(t.data);
+  for (let i = 0; i < n; i++) {
+    const v = target[i]!;
+    if (Number.isNaN(v)) y[i] = Number.NaN;
+    else if (objective === 'binary') y[i] = v > 0 ? 1 : 0;
+    else if (v === -1 || v === 0 || v === 1) y[i] = v + 1;
+    else throw new Error(`objective multiclass needs a triple-barrier target (values -1, 0, 1: down, time-out, up); ${name} has ${v} at row ${i}: choose a barrier target, or objective regression for a return`);
+  }
+  return y;
+}
+
+/**
+ * Model inputs of the given rows, scaled in float64 and narrowed to float32 (scaleInto), as
+ * serving (BundlePredictor) does, so the two round the same way.
+ */
+export function modelInputs(data: Pick<TrainingData, 'dataset' | 'columns' | 'view' | 'viewParams'>, scaler: ScalerParams, rows: ArrayLike<number>): { x: Float32Array; dims: number[] } {
+  const raw = data.view.samples(data.dataset.table, data.columns, data.viewParams, rows);
+  const steps = rows.length * data.view.steps(data.viewParams);
+  const x = new Float32Array(steps * data.columns.length);
+  scaleInto(scaler, raw, steps, x);
+  return { x, dims: data.view.dims(rows.length, data.columns.length, data.viewParams) };
 }

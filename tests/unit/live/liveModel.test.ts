@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LiveModel, type RowPredictor } from '../../../src/serving/live/liveModel.js';
+import { PREDICTION_FIELDS } from '../../../src/serving/predictor.js';
 
 /** A predictor answering p_up = values[0] (NaN passes through), or failing. */
 function model(name: string, behaviour: 'echo' | 'fail' | 'constant'): RowPredictor {
   return {
     name,
     version: '1',
+    fields: PREDICTION_FIELDS,
+    lead: 0,
     predictRows: async (rows) => {
       if (behaviour === 'fail') throw new Error(`${name} is down`);
       return rows.map((v) => Float64Array.from({ length: 7 }, (_, i) => (i === 0 ? (behaviour === 'constant' ? 0.5 : v.values[0]!) : Number.NaN)));

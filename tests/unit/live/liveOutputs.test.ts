@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import { PREDICTION_FIELDS } from '../../../src/serving/predictor.js';
 import { describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
 import { LiveMetrics } from '../../../src/serving/live/liveMetrics.js';
@@ -27,7 +28,7 @@ function outputs(model: RowPredictor | null, producer: Producer, partitions = { 
   });
 }
 
-const constant: RowPredictor = { name: 'm', version: '1', predictRows: async (rows) => rows.map(() => Float64Array.from({ length: 7 }, () => 0.5)) };
+const constant: RowPredictor = { name: 'm', version: '1', fields: PREDICTION_FIELDS, lead: 0, predictRows: async (rows) => rows.map(() => Float64Array.from({ length: 7 }, () => 0.5)) };
 
 describe('LiveOutputs', () => {
   it('sends the outputs of every batch processed in one turn in one produce request, predictions in one model call', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../../src/operators/featureSet.js';
-import { BundleManifestSchema } from '../../../src/serving/bundle/bundleManifest.js';
+import { BundleManifestSchema, manifestSchemaFor } from '../../../src/serving/bundle/bundleManifest.js';
 import { DatasetManifestSchema } from '../../../src/training/datasetManifest.js';
 import { parseTrainConfig } from '../../../src/training/train/trainConfig.js';
 import { resolveColumns } from '../../../src/training/train/trainingRows.js';
@@ -81,8 +81,12 @@ describe('manifests', () => {
       training: { config: 't', configSha256: sha, seed: 1, dataset: { dir: 'd', fingerprint: sha }, labels: { set: 'l', target: 'tb', sha256: sha }, code: { package: 'barflow', version: '0', gitCommit: null } },
       files: {},
     };
-    expect(BundleManifestSchema.parse(bundle).features.roles).toBeUndefined();
-    expect(BundleManifestSchema.parse({ ...bundle, features: { ...bundle.features, roles: { ret1_1m: 'stationary', close_1m: 'level' } } }).features.roles).toEqual({ ret1_1m: 'stationary', close_1m: 'level' });
-    expect(BundleManifestSchema.safeParse({ ...bundle, features: { ...bundle.features, roles: { ret1_1m: 'stationary' } } }).success).toBe(false);
+    // Format 1 (read as format 2) and format 2 alike.
+    const v2 = { ...bundle, formatVersion: 2, model: { ...bundle.model, view: { name: 'tabular', params: {} }, objective: 'binary', quantiles: [], outputs: ['p_up', 'e_r', 'uncertainty'], rawOutputs: ['p_up'], exporter: { package: 'barflow', version: '0' } } };
+    for (const [doc, schema] of [[bundle, manifestSchemaFor(bundle)], [v2, BundleManifestSchema]] as const) {
+      expect(schema.parse(doc).features.roles).toBeUndefined();
+      expect(schema.parse({ ...doc, features: { ...doc.features, roles: { ret1_1m: 'stationary', close_1m: 'level' } } }).features.roles).toEqual({ ret1_1m: 'stationary', close_1m: 'level' });
+      expect(schema.safeParse({ ...doc, features: { ...doc.features, roles: { ret1_1m: 'stationary' } } }).success).toBe(false);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -126,13 +127,36 @@ describe('LSTM on the CPU backend', () => {
     await expect(run({ checkpoint: { dir } })).rejects.toThrow(/not a barflow LSTM checkpoint/);
   });
 
+  it('trains the very numbers the LSTM trained before the shared neural base (binary)', async () => {
+    // Pinned from the pre-refactor trainer (commit ddd60e1, lstmModel.ts's own loop) on 'cpu',
+    // which is bit-for-bit deterministic: the move onto neural/ must not change a single bit.
+    const m = await run();
+    const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+    expect(sha((await m.save()).get('weights.bin')!)).toBe('2f99d08fe0ac5e6637a9c769bf508de8944fed3c6fce4d8a2a3dfd40b6d586dd');
+    expect(sha(bits(m.predict(valid.x, valid.n)))).toBe('8dba85e9831a65bd0e7f10238e548cb0591b3898a83ac14bbe8003e7b309a1ec');
+    expect(m.history.trainLoss).toEqual([0.6864694533869624, 0.6430785339325666, 0.6023704912513494]);
+    m.dispose();
+  });
+
+  it('loads a model saved before the neural base (its metadata had seqLen/features, no objective)', async () => {
+    const m = await run({ params: { ...PARAMS, epochs: 1 } });
+    const files = await m.save();
+    const json = JSON.parse(new TextDecoder().decode(files.get('model.json')!));
+    const { params } = json.userDefinedMetadata.barflow;
+    json.userDefinedMetadata.barflow = { kind: 'barflow-lstm', seqLen: L, features: F, params, seed: 42, epochs: 1, backend: 'cpu' };
+    const old = await loadLstm(new Map([...files, ['model.json', new TextEncoder().encode(JSON.stringify(json))]]));
+    expect(old.meta).toMatchObject({ inputShape: [L, F], objective: { objective: 'binary' }, bestEpoch: null });
+    expect(bits(old.predict(valid.x, valid.n)).equals(bits(m.predict(valid.x, valid.n)))).toBe(true);
+    for (const x of [m, old]) x.dispose();
+  });
+
   it('load(save()) predicts the same bits and saves the same bytes', async () => {
     const m = await run({ params: { ...PARAMS, epochs: 1 } });
     const files = await m.save();
     expect([...files.keys()]).toEqual(['model.json', 'weights.bin']);
     const json = JSON.parse(new TextDecoder().decode(files.get('model.json')!));
     expect(json.format).toBe('layers-model');
-    expect(json.userDefinedMetadata.barflow).toMatchObject({ kind: 'barflow-lstm', seqLen: L, features: F, epochs: 1, backend: 'cpu' });
+    expect(json.userDefinedMetadata.barflow).toMatchObject({ kind: 'barflow-lstm', inputShape: [L, F], objective: { objective: 'binary' }, epochs: 1, bestEpoch: null, backend: 'cpu' });
     const loaded = await loadLstm(files);
     expect(bits(loaded.predict(valid.x, valid.n)).equals(bits(m.predict(valid.x, valid.n)))).toBe(true);
     expect((await savedBytes(loaded)).equals(await savedBytes(m))).toBe(true);

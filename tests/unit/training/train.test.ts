@@ -57,7 +57,8 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     for (const [k, v] of fa) if (k !== 'manifest.json' && k !== 'folds.json') expect(v.equals(fb.get(k)!), k).toBe(true);
     expect(Object.keys(ra.manifest.files).sort()).toEqual([...fa.keys()].filter((k) => k !== 'manifest.json').sort());
     expect(ra.cv).toHaveLength(3);
-    expect(ra.manifest.model).toMatchObject({ kind: 'logistic', family: 'linear', view: 'tabular', format: 'onnx', causal: true });
+    expect(ra.manifest.formatVersion).toBe(2);
+    expect(ra.manifest.model).toMatchObject({ kind: 'logistic', family: 'linear', view: { name: 'tabular', params: {} }, format: 'onnx', causal: true, objective: 'binary', outputs: ['p_up', 'e_r', 'uncertainty'], rawOutputs: ['p_up'] });
     // A list may name a level (macdhist is in price units): the bundle says so.
     expect(ra.manifest.features.roles).toMatchObject({ rsi14_1m: 'stationary', macdhist_1m: 'level', rsi14_5m: 'stationary' });
     expect(existsSync(`${join(work, 'a')}.checkpoint`)).toBe(false);
@@ -135,10 +136,10 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const dataset = openDataset(ds, { columns: r.manifest.features.columns });
     const p = await BundlePredictor.open(join(work, 'x1'), dataset.manifest.featureSet.schemaHash);
     const pred = await p.predictTable(dataset.table, Int32Array.from({ length: 500 }, (_, i) => 2000 + i));
-    expect(Array.from(pred.fields.p_up).filter((v) => v > 0 && v < 1).length).toBe(500);
+    expect(Array.from(pred.fields.p_up!).filter((v) => v > 0 && v < 1).length).toBe(500);
     // The same bits one row at a time as in one batch (live serves small batches; predict large ones).
     const single = await p.predictTable(dataset.table, Int32Array.from({ length: 500 }, (_, i) => 2000 + i), 1);
-    expect(Buffer.from(single.fields.p_up.buffer).equals(Buffer.from(pred.fields.p_up.buffer))).toBe(true);
+    expect(Buffer.from(single.fields.p_up!.buffer).equals(Buffer.from(pred.fields.p_up!.buffer))).toBe(true);
   });
 
   it('LSTM on the window view through the same machinery: same seed, same TensorFlow.js bytes; the bundle predicts', async () => {
@@ -147,7 +148,7 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const l2 = config(join(work, 'l2'), extra);
     const r = await trainFromConfig(l1.config, l1.text);
     await trainFromConfig(l2.config, l1.text);
-    expect(r.manifest.model).toMatchObject({ kind: 'lstm', family: 'neural', view: 'window', format: 'tfjs', files: ['model/model.json', 'model/weights.bin'], viewParams: { seqLen: 8 } });
+    expect(r.manifest.model).toMatchObject({ kind: 'lstm', family: 'neural', view: { name: 'window', params: { seqLen: 8 } } });
     const a = filesOf(join(work, 'l1'));
     const b = filesOf(join(work, 'l2'));
     for (const k of ['model/model.json', 'model/weights.bin', 'oof-predictions.csv']) expect(a.get(k)!.equals(b.get(k)!), k).toBe(true);
@@ -155,7 +156,7 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const p = await BundlePredictor.open(join(work, 'l1'), dataset.manifest.featureSet.schemaHash);
     const rows = Int32Array.from({ length: 300 }, (_, i) => 3000 + i);
     const pred = await p.predictTable(dataset.table, rows);
-    expect(Array.from(pred.fields.p_up).every((v) => v > 0 && v < 1)).toBe(true);
+    expect(Array.from(pred.fields.p_up!).every((v) => v > 0 && v < 1)).toBe(true);
   });
 
   it('evaluate: out-of-fold predictions on the training dataset, per fold, with classification metrics and reliability', async () => {
@@ -163,8 +164,8 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const { parseBacktestConfig } = await import('../../../src/training/backtest/backtestConfig.js');
     const ev = await evaluateBundle(join(work, 'a'), ds, parseBacktestConfig({}, 'defaults'), ['test']);
     expect(ev.source).toBe('oof');
-    expect(ev.backtest.groups!.kind).toBe('fold');
-    expect(ev.backtest.groups!.series).toHaveLength(3);
+    expect(ev.backtest!.groups!.kind).toBe('fold');
+    expect(ev.backtest!.groups!.series).toHaveLength(3);
     const c = ev.classification!;
     expect(c.perGroup.map((g) => g.name)).toEqual(['fold 0', 'fold 1', 'fold 2']);
     expect(c.overall.n).toBe(c.perGroup.reduce((a, g) => a + g.metrics.n, 0));
@@ -180,7 +181,7 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const bad = config(join(work, 'never'), { model: { kind: 'logistic', params: { l2: -1 } } });
     await expect(trainFromConfig(bad.config, bad.text)).rejects.toThrow(/model\.params\.l2: /);
     const kind = config(join(work, 'never'), { model: { kind: 'prophet' } });
-    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, xgboost, lstm/);
+    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, linear, xgboost, lightgbm, lstm/);
     const col = config(join(work, 'never'), { features: ['rsi99_1m'] });
     await expect(trainFromConfig(col.config, col.text)).rejects.toThrow(/features: rsi99_1m is not in the dataset's feature set/);
     expect(existsSync(join(work, 'never'))).toBe(false);

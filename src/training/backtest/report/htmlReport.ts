@@ -20,6 +20,8 @@ export interface BacktestReportOptions {
    * backtest report.
    */
   classification?: ClassificationReport;
+  /** Finished HTML sections placed before the configuration (the objective's metrics of `barflow evaluate`). */
+  sections?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ ${symbols.length > 0 ? symbolsSection(symbols, result.overall, result.periodsPer
   }</p>
 <div id="chart-returns" class="chart"></div>
 </section>
-${groups ? groupsSection(groups.kind, groups.series, groups.summary, data.groups?.metric ?? 'sharpe') : ''}
+${groups ? groupsSection(groups.kind, groups.series, groups.summary, data.groups?.metric ?? 'sharpe') : ''}${options.sections ?? ''}
 <section>
 <details open>
 <summary>Configuration</summary>

@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
+import { MULTICLASS_CLASSES } from '../../objectives/objective.js';
+import { loadTabularOnnxScorer, onnxArtifact } from '../linear/onnxScorer.js';
 import type { ModelKind } from '../modelRegistry.js';
-import { logisticToOnnx } from './logisticOnnx.js';
+import { logisticToOnnx, multinomialToOnnx } from './logisticOnnx.js';
 import { fitLogistic } from './logisticRegression.js';
+import { fitMultinomial } from './multinomialLogistic.js';
 
 const Params = z
   .object({
@@ -12,22 +14,32 @@ const Params = z
   })
   .strict();
 
-/** Predictions always go through the exported ONNX graph, as serving does. */
+const OBJECTIVES = ['binary', 'multiclass'] as const;
+
+/**
+ * Logistic regression: binary (sigmoid) or multinomial (softmax over down / time-out / up).
+ * Predictions always go through the exported ONNX graph, as serving does.
+ */
 export const logisticKind: ModelKind<z.infer<typeof Params>> = {
   name: 'logistic',
   family: 'linear',
   view: 'tabular',
-  outputs: ['p_up'],
+  objectives: OBJECTIVES,
   causal: true,
+  needsTraining: true,
   params: Params,
   async train(input, params) {
-    const model = fitLogistic(input.x, input.n, input.f, input.y, params);
+    const { objective } = input.objective;
+    let bytes: Uint8Array;
+    if (objective === 'binary') {
+      bytes = logisticToOnnx(fitLogistic(input.x, input.n, input.f, input.y, params), input.metadata);
+    } else if (objective === 'multiclass') {
+      bytes = multinomialToOnnx(fitMultinomial(input.x, input.n, input.f, input.y, MULTICLASS_CLASSES.length, params), input.metadata);
+    } else {
+      throw new Error(`logistic: objective ${objective} is not supported (${OBJECTIVES.join(', ')})`);
+    }
     input.onProgress?.({ step: 1, steps: 1 });
-    const onnx = logisticToOnnx(model);
-    const session = await openOnnxSession(onnx);
-    return {
-      predict: (x, n) => runOnnx(session, x, [n, input.f]),
-      export: async (metadata) => ({ format: 'onnx', files: new Map([['model.onnx', logisticToOnnx(model, metadata)]]) }),
-    };
+    return onnxArtifact(bytes);
   },
+  load: (artifact, objective) => loadTabularOnnxScorer('logistic', artifact, objective),
 };

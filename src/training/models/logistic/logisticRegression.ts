@@ -1,3 +1,5 @@
+import { choleskySolve } from '../linear/choleskySolve.js';
+
 /**
  * L2-regularised logistic regression fitted by Newton's method (IRLS) on scaled features:
  * minimises Σ wᵢ·logloss(yᵢ, σ(xᵢ·β + b)) + ½·λ·‖β‖² (the intercept is not penalised; sklearn's
@@ -53,7 +55,7 @@ export function fitLogistic(x: ArrayLike<number>, n: number, f: number, y: Array
       hess[a * d + a]! += params.l2;
     }
     for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b]!;
-    const step = choleskySolve(hess, grad, d);
+    const step = choleskySolve(hess, grad, d, 'logistic regression: the Hessian is not positive definite (give l2 > 0)');
     let change = 0;
     for (let a = 0; a < d; a++) {
       beta[a]! -= step[a]!;
@@ -80,33 +82,4 @@ export function predictLogistic(m: LogisticModel, x: ArrayLike<number>, n: numbe
 
 export function sigmoid(z: number): number {
   return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-}
-
-/** Solves A·s = g for a symmetric positive-definite A (d × d, row-major); A is overwritten. */
-function choleskySolve(a: Float64Array, g: Float64Array, d: number): Float64Array {
-  for (let j = 0; j < d; j++) {
-    let s = a[j * d + j]!;
-    for (let k = 0; k < j; k++) s -= a[j * d + k]! ** 2;
-    if (!(s > 0)) throw new Error('logistic regression: the Hessian is not positive definite (give l2 > 0)');
-    const l = Math.sqrt(s);
-    a[j * d + j] = l;
-    for (let i = j + 1; i < d; i++) {
-      let t = a[i * d + j]!;
-      for (let k = 0; k < j; k++) t -= a[i * d + k]! * a[j * d + k]!;
-      a[i * d + j] = t / l;
-    }
-  }
-  const z = new Float64Array(d);
-  for (let i = 0; i < d; i++) {
-    let t = g[i]!;
-    for (let k = 0; k < i; k++) t -= a[i * d + k]! * z[k]!;
-    z[i] = t / a[i * d + i]!;
-  }
-  const s = new Float64Array(d);
-  for (let i = d - 1; i >= 0; i--) {
-    let t = z[i]!;
-    for (let k = i + 1; k < d; k++) t -= a[k * d + i]! * s[k]!;
-    s[i] = t / a[i * d + i]!;
-  }
-  return s;
 }

@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { OBJECTIVES } from '../../objectives/objective.js';
 import type { ModelKind } from '../modelRegistry.js';
-import { LstmParamsSchema, trainLstm } from './lstmModel.js';
+import { neuralScorer, trainNeuralKind } from '../neural/neuralArtifact.js';
+import { LstmParamsSchema, lstmNet } from './lstmNet.js';
 
+/** Today's defaults; `patience` (early stopping on the watch rows) is off unless set. */
 const Params = LstmParamsSchema.extend({
   units: z.number().int().positive().default(16),
   epochs: z.number().int().positive().default(5),
@@ -10,34 +13,20 @@ const Params = LstmParamsSchema.extend({
 });
 
 /**
- * An LSTM on the window view, trained with TensorFlow.js (the WASM backend here: it has every
- * kernel LSTM training needs; tfjs-node when installed), checkpointed each epoch in the fold's
- * checkpoint folder, so an interrupted fold resumes at its last epoch. Served in TensorFlow.js
- * layers format (model.json + weights.bin) until an ONNX export exists.
+ * An LSTM on the window view, every objective (a sigmoid, softmax or linear head on the shared
+ * neural base: neural/), trained with TensorFlow.js (the WASM backend here: it has every kernel
+ * LSTM training needs; tfjs-node when installed), checkpointed each epoch in the fold's checkpoint
+ * folder, so an interrupted fold resumes at its last epoch. Served as ONNX (neural/tfjsOnnx.ts);
+ * the artifact also keeps the TensorFlow.js files.
  */
 export const lstmKind: ModelKind<z.infer<typeof Params>> = {
   name: 'lstm',
   family: 'neural',
   view: 'window',
-  outputs: ['p_up'],
+  objectives: OBJECTIVES,
   causal: true,
+  needsTraining: true,
   params: Params,
-  async train(input, params) {
-    if (input.seqLen === undefined) throw new Error('lstm: the window view needs seqLen');
-    const model = await trainLstm({
-      x: input.x,
-      n: input.n,
-      seqLen: input.seqLen,
-      f: input.f,
-      y: input.y,
-      params,
-      seed: input.seed,
-      checkpoint: input.checkpointDir === undefined ? undefined : { dir: input.checkpointDir },
-      onEpoch: (epoch, epochs, loss, watch) => input.onProgress?.({ step: epoch, steps: epochs, loss, watchLoss: watch }),
-    });
-    return {
-      predict: async (x, n) => Float64Array.from(model.predict(x, n)),
-      export: async () => ({ format: 'tfjs', files: await model.save() }),
-    };
-  },
+  train: (input, params) => trainNeuralKind(lstmNet, input, params),
+  load: (artifact, objective) => neuralScorer(lstmNet, artifact, objective),
 };

@@ -1,19 +1,21 @@
-import { encodeModelMetadata } from '../../../serving/onnx/onnxGraph.js';
 import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
+import { rawOutputs } from '../../objectives/objective.js';
 import type { ModelKind } from '../modelRegistry.js';
-import { XgboostParams, trainXgboost } from './xgboostModel.js';
+import { XgboostParams, checkModelObjective, trainXgboost } from './xgboostModel.js';
 
 /**
- * Gradient-boosted trees trained by real XGBoost (libxgboost through koffi), served as ONNX: the
- * bundle holds model.onnx (what predicts, here and live) and XGBoost's own JSON beside it (what
- * XGBoost can load again). Predictions during training go through the ONNX graph too.
+ * Gradient-boosted trees trained by real XGBoost (libxgboost through koffi; 3.x from the pinned
+ * wheel, scripts/ensure-xgboost.sh) for every objective, served as ONNX: the artifact holds
+ * model.onnx (what predicts, here and live) and XGBoost's own JSON beside it (what XGBoost can load
+ * again). Quantile needs XGBoost 2.0 or later and says so on an older library.
  */
 export const xgboostKind: ModelKind<XgboostParams> = {
   name: 'xgboost',
   family: 'tree',
   view: 'tabular',
-  outputs: ['p_up'],
+  objectives: ['binary', 'multiclass', 'regression', 'quantile'],
   causal: true,
+  needsTraining: true,
   params: XgboostParams,
   async train(input, params) {
     const model = trainXgboost({
@@ -21,21 +23,22 @@ export const xgboostKind: ModelKind<XgboostParams> = {
       n: input.n,
       f: input.f,
       y: input.y,
+      objective: input.objective,
+      ...(input.watch === undefined ? {} : { validation: { x: input.watch.x, n: input.watch.n, y: input.watch.y } }),
       params,
       seed: input.seed,
-      onRound: (round, loss) => input.onProgress?.({ step: round + 1, steps: params.numRounds, loss }),
+      onRound: (round, loss, watchLoss) => input.onProgress?.({ step: round + 1, steps: params.numRounds, loss, watchLoss }),
     });
-    const onnx = model.toOnnx();
+    return { format: 'onnx', files: new Map([['model.onnx', model.toOnnx(input.metadata)], ['xgboost.json', model.modelJson]]) };
+  },
+  async load(artifact, objective) {
+    const onnx = artifact.files.get('model.onnx');
+    const json = artifact.files.get('xgboost.json');
+    if (artifact.format !== 'onnx' || onnx === undefined || json === undefined) {
+      throw new Error(`xgboost artifact: expected format onnx with model.onnx and xgboost.json, got ${artifact.format} with ${[...artifact.files.keys()].join(', ') || 'no files'}`);
+    }
+    checkModelObjective(json, objective);
     const session = await openOnnxSession(onnx);
-    return {
-      predict: (x, n) => runOnnx(session, x, [n, input.f]),
-      export: async (metadata) => ({
-        format: 'onnx',
-        files: new Map([
-          ['model.onnx', encodeModelMetadata(onnx, metadata)],
-          ['xgboost.json', model.modelJson],
-        ]),
-      }),
-    };
+    return { outputs: rawOutputs(objective), score: (x, dims) => runOnnx(session, x, dims) };
   },
 };

@@ -1,27 +1,40 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
+import { PACKAGE_ROOT } from '../../../paths.js';
 
 /**
- * The koffi binding of the part of XGBoost's C API (xgboost/c_api.h, libxgboost 1.7) that barflow
+ * The koffi binding of the part of XGBoost's C API (xgboost/c_api.h, 1.7 to 3.x) that barflow
  * uses: dense float32 DMatrix, booster create/configure/update/evaluate/slice/predict, JSON model
  * save/load. Real XGBoost rather than a re-implementation, so the model is the one the rest of the
- * world knows; the library comes from Debian (`libxgboost0`, see scripts/ensure-xgboost.sh).
+ * world knows. The library is the pinned XGBoost that scripts/ensure-xgboost.sh unpacks into the
+ * cache, else the system's (Debian's `libxgboost0`, 1.7: no quantile objective).
  *
  * Every call returns 0 or -1; `check` turns -1 into an Error carrying XGBGetLastError's text, so
  * no return code is ever ignored. Handles are opaque pointers; the callers free them in `finally`.
  */
 
+/** The XGBoost that scripts/ensure-xgboost.sh downloads (keep the two in sync; a test checks). */
+export const PINNED_XGBOOST = '3.2.0';
+
 /**
- * Tried in order, through the system loader's search path, when BARFLOW_LIBXGBOOST is not set: the
- * runtime package (libxgboost0) ships only the versioned name; the unversioned one comes with -dev.
+ * Tried after the pinned library, through the system loader's search path: Debian's runtime
+ * package (libxgboost0) ships only the versioned name; the unversioned one comes with -dev.
  */
-export const DEFAULT_LIBRARY_CANDIDATES = ['libxgboost.so.0', 'libxgboost.so'];
+export const SYSTEM_LIBRARY_CANDIDATES = ['libxgboost.so.0', 'libxgboost.so'];
+
+/** Where scripts/ensure-xgboost.sh puts the pinned library: ${BARFLOW_CACHE:-<package>/.barflow/cache}/lib/xgboost-<version>/. */
+export function pinnedLibraryPath(env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env.BARFLOW_CACHE ? resolve(env.BARFLOW_CACHE) : resolve(PACKAGE_ROOT, '.barflow', 'cache');
+  return join(cache, 'lib', `xgboost-${PINNED_XGBOOST}`, 'libxgboost.so');
+}
 
 /** Opaque handles (koffi represents them as pointers; never dereferenced on this side). */
 export type DMatrixHandle = unknown;
 export type BoosterHandle = unknown;
 
 export interface XgboostLibrary {
-  /** Where the library was loaded from and its version, e.g. [1, 7, 4]. */
+  /** Where the library was loaded from and its version, e.g. [3, 2, 0]. */
   path: string;
   version: [number, number, number];
   dmatrixFromMat(data: Float32Array, nrow: number, ncol: number): DMatrixHandle;
@@ -35,7 +48,7 @@ export interface XgboostLibrary {
   boosterEvalOneIter(handle: BoosterHandle, iter: number, dmats: DMatrixHandle[], names: string[]): string;
   /** Trees of rounds [begin, end) as a new booster (the caller frees both). */
   boosterSlice(handle: BoosterHandle, begin: number, end: number): BoosterHandle;
-  /** Transformed predictions (probabilities for binary:logistic), copied out of XGBoost's buffer. */
+  /** Transformed predictions, row-major n × outputs (probabilities for the logistic/softprob objectives), copied out of XGBoost's buffer. */
   boosterPredict(handle: BoosterHandle, dmat: DMatrixHandle, outputMargin: boolean): Float32Array;
   /** The model in XGBoost's own JSON format (bytes, copied out of XGBoost's buffer). */
   boosterSaveJson(handle: BoosterHandle): Uint8Array;
@@ -54,10 +67,13 @@ export class XgboostError extends Error {
   override name = 'XgboostError';
 }
 
-/** Paths to try: BARFLOW_LIBXGBOOST alone when set (a wrong path must fail, not fall back), else the defaults. */
+/**
+ * Paths to try: BARFLOW_LIBXGBOOST alone when set (a wrong path must fail, not fall back), else the
+ * pinned library in the cache, then the system's.
+ */
 export function libraryCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = env.BARFLOW_LIBXGBOOST;
-  return fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : DEFAULT_LIBRARY_CANDIDATES;
+  return fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : [pinnedLibraryPath(env), ...SYSTEM_LIBRARY_CANDIDATES];
 }
 
 let cached: XgboostLibrary | undefined;
@@ -74,6 +90,7 @@ export function openXgboostLibrary(candidates: string[]): XgboostLibrary {
   for (const path of candidates) {
     let lib: LibraryHandle;
     try {
+      loadBundledOpenMp(path);
       lib = koffi.load(path);
     } catch (e) {
       failures.push(`${path}: ${(e as Error).message}`);
@@ -83,8 +100,21 @@ export function openXgboostLibrary(candidates: string[]): XgboostLibrary {
   }
   throw new XgboostLibraryMissingError(
     `XGBoost's shared library (libxgboost.so) could not be loaded; tried:\n  ${failures.join('\n  ')}\n` +
-      'Run scripts/ensure-xgboost.sh (installs Debian\'s libxgboost0 when run as root), or set BARFLOW_LIBXGBOOST to the path of libxgboost.so.',
+      `Run scripts/ensure-xgboost.sh (downloads XGBoost ${PINNED_XGBOOST} into the cache, or installs Debian's libxgboost0 when run as root), ` +
+      'or set BARFLOW_LIBXGBOOST to the path of libxgboost.so.',
   );
+}
+
+/**
+ * A wheel's libxgboost.so needs its own OpenMP runtime under a hashed name (libgomp-<hash>.so.1.0.0,
+ * found through an RPATH that only works inside the wheel's layout). Loading that file first, by
+ * its path, satisfies the dependency: the dynamic loader matches a needed name against the sonames
+ * already loaded. Nothing to do for a system library (no such file beside it).
+ */
+function loadBundledOpenMp(libraryPath: string): void {
+  if (!isAbsolute(libraryPath) || !existsSync(libraryPath)) return;
+  const dir = dirname(libraryPath);
+  for (const name of readdirSync(dir).sort()) if (/^libgomp-[0-9a-f]+\.so/.test(name)) koffi.load(join(dir, name));
 }
 
 function bind(lib: LibraryHandle, path: string): XgboostLibrary {

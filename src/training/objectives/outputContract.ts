@@ -1,0 +1,155 @@
+import { type Calibrator, calibrate, fitCalibrator } from '../models/calibration.js';
+import { MULTICLASS_CLASSES, type ObjectiveSpec, quantileName, rawOutputs } from './objective.js';
+
+/**
+ * From a scorer's raw outputs to the output contract's fields (BRIEF: p_up, e_r, q05/q50/q95,
+ * uncertainty, regime_score), per objective. Training (out-of-fold rows), `barflow predict` and
+ * the live topology all go through `OutputContract.row`, so the three give the same bits.
+ *
+ * What each objective declares (the fields a bundle fills; the others stay null in messages):
+ * * binary: p_up (calibrated on the calibration slice), e_r = p·E[r | up] + (1 − p)·E[r | not up]
+ *   (means over the fitted rows), uncertainty = 1 − |2p − 1| (1 at a coin flip, 0 when sure).
+ * * multiclass: p_up, p_down, p_timeout (the classes' probabilities, as the model gives them),
+ *   e_r = Σ P(class)·E[r | class], uncertainty = the classes' entropy / ln 3 (0 sure, 1 uniform).
+ * * regression: e_r, the predicted return.
+ * * quantile: one field per level (q05, q50, q95 by default), sorted so that they never cross;
+ *   e_r = the median when 0.5 is a level; uncertainty = the outer interval's width q_hi − q_lo, in
+ *   return units (not relative to |q50|, which explodes near a zero median).
+ */
+export type ContractParams =
+  | { objective: 'binary'; calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }
+  | { objective: 'multiclass'; classReturns: number[] }
+  | { objective: 'regression' }
+  | { objective: 'quantile' };
+
+export function declaredOutputs(spec: ObjectiveSpec): string[] {
+  switch (spec.objective) {
+    case 'binary':
+      return ['p_up', 'e_r', 'uncertainty'];
+    case 'multiclass':
+      return ['p_up', 'e_r', 'uncertainty', 'p_down', 'p_timeout'];
+    case 'regression':
+      return ['e_r'];
+    case 'quantile':
+      return [...spec.quantiles.map(quantileName), ...(spec.quantiles.includes(0.5) ? ['e_r'] : []), 'uncertainty'];
+  }
+}
+
+/** What fitting the contract sees: the raw scores of the calibration rows and targets of the fitted rows. */
+export interface ContractFitInput {
+  /** Raw scorer outputs of the calibration rows, row-major. */
+  raw: Float64Array;
+  /** Per calibration row: the target as the model learnt it (0/1, class index, return). */
+  y: ArrayLike<number>;
+  /** Per fitted row: the target and the return it ended with. */
+  fitted: { y: ArrayLike<number>; ret: ArrayLike<number> };
+  calibration: Calibrator['kind'];
+}
+
+export function fitContract(spec: ObjectiveSpec, input: ContractFitInput): ContractParams {
+  switch (spec.objective) {
+    case 'binary': {
+      const calibrator = fitCalibrator(input.calibration, input.raw, input.y);
+      const up = meanWhere(input.fitted, (y) => y === 1);
+      const notUp = meanWhere(input.fitted, (y) => y !== 1);
+      return { objective: 'binary', calibrator, expectedReturn: { up, notUp } };
+    }
+    case 'multiclass':
+      return { objective: 'multiclass', classReturns: MULTICLASS_CLASSES.map((_, k) => meanWhere(input.fitted, (y) => y === k)) };
+    case 'regression':
+      return { objective: 'regression' };
+    case 'quantile':
+      return { objective: 'quantile' };
+  }
+}
+
+function meanWhere(rows: { y: ArrayLike<number>; ret: ArrayLike<number> }, keep: (y: number) => boolean): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < rows.y.length; i++) {
+    const r = rows.ret[i]!;
+    if (Number.isNaN(r) || !keep(rows.y[i]!)) continue;
+    s += r;
+    n++;
+  }
+  return n > 0 ? s / n : Number.NaN;
+}
+
+export class OutputContract {
+  /** The declared fields, in the order `row` writes them. */
+  readonly fields: readonly string[];
+  /** Width of a raw score row. */
+  readonly width: number;
+  private readonly sorted: Float64Array;
+
+  constructor(
+    readonly spec: ObjectiveSpec,
+    readonly params: ContractParams,
+  ) {
+    if (params.objective !== spec.objective) throw new Error(`the contract parameters are for objective ${params.objective}, the model's is ${spec.objective}`);
+    this.fields = declaredOutputs(spec);
+    this.width = rawOutputs(spec).length;
+    this.sorted = new Float64Array(this.width);
+  }
+
+  /**
+   * Parameters as stored in a bundle's calibrator.json. Format 1 bundles (binary only) stored
+   * `{ calibrator, expectedReturn }` without an objective; JSON has no NaN, so null is NaN again.
+   */
+  static fromJson(spec: ObjectiveSpec, doc: Record<string, unknown>): OutputContract {
+    const nan = (v: unknown) => (v === null || v === undefined ? Number.NaN : Number(v));
+    if (spec.objective === 'binary') {
+      const er = (doc.expectedReturn ?? {}) as { up?: number | null; notUp?: number | null };
+      return new OutputContract(spec, { objective: 'binary', calibrator: doc.calibrator as Calibrator, expectedReturn: { up: nan(er.up), notUp: nan(er.notUp) } });
+    }
+    if (spec.objective === 'multiclass') return new OutputContract(spec, { objective: 'multiclass', classReturns: (doc.classReturns as unknown[]).map(nan) });
+    return new OutputContract(spec, { objective: spec.objective } as ContractParams);
+  }
+
+  /** Writes the declared fields of raw score row `i` of `raw` into `out` at `at`. */
+  row(raw: Float64Array, i: number, out: Float64Array, at = 0): void {
+    const r = i * this.width;
+    const p = this.params;
+    switch (p.objective) {
+      case 'binary': {
+        const q = calibrate(p.calibrator, raw[r]!);
+        out[at] = q;
+        out[at + 1] = q * p.expectedReturn.up + (1 - q) * p.expectedReturn.notUp;
+        out[at + 2] = 1 - Math.abs(2 * q - 1);
+        return;
+      }
+      case 'multiclass': {
+        const [down, timeout, up] = [raw[r]!, raw[r + 1]!, raw[r + 2]!];
+        let entropy = 0;
+        for (const v of [down, timeout, up]) if (v > 0) entropy -= v * Math.log(v);
+        out[at] = up;
+        out[at + 1] = down * p.classReturns[0]! + timeout * p.classReturns[1]! + up * p.classReturns[2]!;
+        out[at + 2] = entropy / Math.log(3);
+        out[at + 3] = down;
+        out[at + 4] = timeout;
+        return;
+      }
+      case 'regression':
+        out[at] = raw[r]!;
+        return;
+      case 'quantile': {
+        // Crossing quantiles are sorted: the rearrangement of Chernozhukov et al. (2010), which
+        // never increases the pinball loss.
+        const k = this.width;
+        for (let j = 0; j < k; j++) this.sorted[j] = raw[r + j]!;
+        this.sorted.sort();
+        for (let j = 0; j < k; j++) out[at + j] = this.sorted[j]!;
+        let next = at + k;
+        const median = this.spec.quantiles.indexOf(0.5);
+        if (median >= 0) out[next++] = this.sorted[median]!;
+        out[next] = this.sorted[k - 1]! - this.sorted[0]!;
+        return;
+      }
+    }
+  }
+
+  /** The stored form (calibrator.json). */
+  toJson(): ContractParams {
+    return this.params;
+  }
+}
