@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure LightGBM's shared library is there for the LightGBM models
 # (src/training/models/lightgbm/, loaded through koffi): $BARFLOW_LIBLIGHTGBM when set, else
-# ${BARFLOW_CACHE:-$PWD/.barflow/cache}/lib/lightgbm-<version>/lib_lightgbm.so.
+# ${BARFLOW_CACHE:-<repository root>/.barflow/cache}/lib/lightgbm-<version>/lib_lightgbm.so.
 # Debian has no LightGBM package, so the library comes out of the official `lightgbm` wheel on PyPI
 # (pinned version and sha256 below; a wheel is a zip, lib_lightgbm.so sits in lightgbm/lib/).
 # Only the download uses Python (pip); barflow itself never runs Python.
@@ -14,7 +14,9 @@ VERSION=4.7.0
 WHEEL=lightgbm-4.7.0-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
 WHEEL_SHA256=d23e922acd891e77212e4d0fbcee9ba973c96dee479491341d05ba595357ebb7
 
-CACHE="${BARFLOW_CACHE:-$PWD/.barflow/cache}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${BARFLOW_CACHE:-$ROOT/.barflow/cache}"
+case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
 DEST_DIR="$CACHE/lib/lightgbm-$VERSION"
 DEST="$DEST_DIR/lib_lightgbm.so"
 
@@ -66,7 +68,7 @@ trap 'rm -rf "$TMP"' EXIT
 echo "lightgbm: $DEST is missing, downloading the lightgbm $VERSION wheel from PyPI…"
 if ! "$PYTHON" -m pip download "lightgbm==$VERSION" --no-deps --only-binary=:all: \
   --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation py \
-  --disable-pip-version-check --quiet -d "$TMP" >&2; then
+  --disable-pip-version-check --timeout 20 --retries 2 --quiet -d "$TMP" >&2; then
   echo "lightgbm: pip could not download lightgbm==$VERSION (no network or no PyPI?); set BARFLOW_LIBLIGHTGBM=/path/to/lib_lightgbm.so instead." >&2
   exit 1
 fi

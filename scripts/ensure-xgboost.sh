@@ -47,7 +47,7 @@ fetch_pinned() {
   trap 'rm -rf "$tmp"' RETURN
   echo "xgboost: downloading xgboost-cpu==$XGBOOST_VERSION from PyPI (the wheel only, for its libxgboost.so)…"
   "$py" -m pip download "xgboost-cpu==$XGBOOST_VERSION" --no-deps --only-binary=:all: \
-    --platform manylinux_2_28_x86_64 --python-version 3.11 -d "$tmp" -q || return 1
+    --platform manylinux_2_28_x86_64 --python-version 3.11 --timeout 20 --retries 2 -d "$tmp" -q || return 1
   [ -f "$tmp/$WHEEL" ] || { echo "xgboost: pip did not produce $WHEEL" >&2; return 1; }
   echo "$WHEEL_SHA256  $tmp/$WHEEL" | sha256sum -c --quiet - || { echo "xgboost: $WHEEL does not have the pinned sha256" >&2; return 1; }
   "$py" -m zipfile -e "$tmp/$WHEEL" "$tmp/wheel"

@@ -8,8 +8,8 @@ import type { BacktestResult } from '../backtest/backtestTypes.js';
 import { runBacktest } from '../backtest/runBacktest.js';
 import { openDataset } from '../dataset.js';
 import { openLabels } from '../labels/labelSet.js';
-import type { Objective, ObjectiveSpec } from '../objectives/objective.js';
-import { alignByGroup } from '../predictionsFile.js';
+import { type Objective, type ObjectiveSpec, quantileName } from '../objectives/objective.js';
+import { alignByGroup, predictionColumns } from '../predictionsFile.js';
 import { objectiveTargets } from '../train/trainingRows.js';
 import { type ClassificationMetrics, type ReliabilityBin, classificationMetrics, reliabilityTable } from './classificationMetrics.js';
 import { type ObjectiveMetrics, objectiveMetrics } from './objectiveMetrics.js';
@@ -102,7 +102,10 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
       const target = labels.column(name);
       const ret = labels.entry.columns.includes(`${name}_ret`) ? labels.column(`${name}_ret`) : target;
       const y = objectiveTargets(spec.objective, target, ret, name);
-      const groups = alignByGroup(probe.table, predictions, fields, sameData ? 'fold' : undefined);
+      // A format 1 bundle's out-of-fold file holds p_up only (of its declared fields): the others are NaN here.
+      const inFile = new Set(predictionColumns(predictions));
+      const groups = alignByGroup(probe.table, predictions, fields.filter((f) => inFile.has(f)), sameData ? 'fold' : undefined);
+      const needed = metricFields(spec);
       const all: { out: number[]; y: number[]; p: number[]; up: number[] } = { out: [], y: [], p: [], up: [] };
       const perGroup: { name: string; metrics: ClassificationMetrics }[] = [];
       const perGroupObjective: { name: string; metrics: ObjectiveMetrics }[] = [];
@@ -111,9 +114,10 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
         const yg: number[] = [];
         const p: number[] = [];
         const up: number[] = [];
-        const cols = fields.map((f) => a.columns.get(f)!);
+        const cols = fields.map((f) => columnOf(a, f, probe.table.n));
+        const check = needed.map((f) => columnOf(a, f, probe.table.n));
         for (let r = 0; r < probe.table.n; r++) {
-          if (!a.present[r] || Number.isNaN(y[r]!) || cols.some((c) => Number.isNaN(c[r]!))) continue;
+          if (!a.present[r] || Number.isNaN(y[r]!) || check.some((c) => Number.isNaN(c[r]!))) continue;
           for (const c of cols) out.push(c[r]!);
           yg.push(y[r]!);
           if (fields.includes('p_up')) {
@@ -133,7 +137,7 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
       }
       metrics = { overall: objectiveMetrics(spec, fields, Float64Array.from(all.out), all.y), perGroup: perGroupObjective };
       if (fields.includes('p_up')) classification = { title: `${name} > 0`, overall: classificationMetrics(all.p, all.up), perGroup, reliability: reliabilityTable(all.p, all.up, 10) };
-      if (spec.objective === 'quantile') coverage = intervalCoverage(spec.quantiles, fields, Float64Array.from(all.out), all.y, perGroupObjective.length > 0 ? groupsOf(groups, fields, y, probe.table.n) : []);
+      if (spec.objective === 'quantile') coverage = intervalCoverage(spec.quantiles, fields, Float64Array.from(all.out), all.y, perGroupObjective.length > 0 ? groupsOf(groups, fields, needed, y, probe.table.n) : []);
     }
     return { source: sameData ? 'oof' : 'holdout', objective: spec.objective, backtest, classification, metrics, coverage, provenance, ...(note === undefined ? {} : { note }) };
   } finally {
@@ -143,14 +147,34 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
 
 type Groups = ReturnType<typeof alignByGroup>;
 
-/** Per group: its rows' declared outputs and targets (rows with every value present). */
-function groupsOf(groups: Groups, fields: readonly string[], y: Float64Array, n: number): { name: string; out: Float64Array; y: number[] }[] {
+/** The fields an objective's metrics read: rows missing one of them are not scored. */
+function metricFields(spec: ObjectiveSpec): string[] {
+  switch (spec.objective) {
+    case 'binary':
+      return ['p_up'];
+    case 'multiclass':
+      return ['p_down', 'p_timeout', 'p_up'];
+    case 'regression':
+      return ['e_r'];
+    case 'quantile':
+      return spec.quantiles.map(quantileName);
+  }
+}
+
+/** A field's values on the dataset's rows; NaN throughout for a field the file does not hold. */
+function columnOf(a: Groups extends Map<number, infer V> ? V : never, field: string, n: number): Float64Array {
+  return a.columns.get(field) ?? new Float64Array(n).fill(Number.NaN);
+}
+
+/** Per group: its rows' declared outputs and targets (rows with every metric field present). */
+function groupsOf(groups: Groups, fields: readonly string[], needed: readonly string[], y: Float64Array, n: number): { name: string; out: Float64Array; y: number[] }[] {
   return [...groups].map(([g, a]) => {
-    const cols = fields.map((f) => a.columns.get(f)!);
+    const cols = fields.map((f) => columnOf(a, f, n));
+    const check = needed.map((f) => columnOf(a, f, n));
     const out: number[] = [];
     const yg: number[] = [];
     for (let r = 0; r < n; r++) {
-      if (!a.present[r] || Number.isNaN(y[r]!) || cols.some((c) => Number.isNaN(c[r]!))) continue;
+      if (!a.present[r] || Number.isNaN(y[r]!) || check.some((c) => Number.isNaN(c[r]!))) continue;
       for (const c of cols) out.push(c[r]!);
       yg.push(y[r]!);
     }
@@ -171,11 +195,11 @@ function intervalCoverage(levels: readonly number[], fields: readonly string[], 
     for (let r = 0; r < ys.length; r++) if (ys[r]! >= o[r * w + lo]! && ys[r]! <= o[r * w + hi]!) inside++;
     return ys.length > 0 ? inside / ys.length : Number.NaN;
   };
-  // The quantile fields come first among the declared outputs, in level order.
+  const column = (level: number) => fields.indexOf(quantileName(level));
   return pairs.map(([i, j]) => ({
     levels: [levels[i]!, levels[j]!],
     nominal: levels[j]! - levels[i]!,
-    observed: observed(out, y, i, j),
-    perGroup: groups.map((g) => ({ name: g.name, observed: observed(g.out, g.y, i, j) })),
+    observed: observed(out, y, column(levels[i]!), column(levels[j]!)),
+    perGroup: groups.map((g) => ({ name: g.name, observed: observed(g.out, g.y, column(levels[i]!), column(levels[j]!)) })),
   }));
 }

@@ -19,6 +19,7 @@ export function objectiveMetrics(spec: ObjectiveSpec, fields: readonly string[],
   const w = fields.length;
   const column = (name: string) => {
     const j = fields.indexOf(name);
+    if (j < 0) throw new Error(`objective ${spec.objective}: no field ${name} among ${fields.join(', ')}`);
     return Float64Array.from({ length: n }, (_, i) => out[i * w + j]!);
   };
   switch (spec.objective) {

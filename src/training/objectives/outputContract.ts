@@ -12,15 +12,22 @@ import { MULTICLASS_CLASSES, type ObjectiveSpec, quantileName, rawOutputs } from
  * * multiclass: p_up, p_down, p_timeout (the classes' probabilities, as the model gives them),
  *   e_r = Σ P(class)·E[r | class], uncertainty = the classes' entropy / ln 3 (0 sure, 1 uniform).
  * * regression: e_r, the predicted return.
- * * quantile: one field per level (q05, q50, q95 by default), sorted so that they never cross;
+ * * quantile: one field per level (q05, q50, q95 by default), sorted so that they never cross, each
+ *   central interval [q_a, q_(1−a)] conformalised on the calibration slice (CQR, Romano, Patterson
+ *   & Candès 2019, scaled by the interval's width: both ends moved by Q·(q_(1−a) − q_a), Q the
+ *   ⌈(n + 1)(1 − 2a)⌉-th smallest score max(q_a − y, y − q_(1−a)) / (q_(1−a) − q_a), so that the
+ *   interval covers 1 − 2a of new rows like the slice's);
  *   e_r = the median when 0.5 is a level; uncertainty = the outer interval's width q_hi − q_lo, in
  *   return units (not relative to |q50|, which explodes near a zero median).
+ *
+ * A mean return of a class with no fitted row (binary: no up row; multiclass: no time-out row) is
+ * taken as 0, so that e_r stays finite: the class's probability then adds nothing to it.
  */
 export type ContractParams =
   | { objective: 'binary'; calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }
   | { objective: 'multiclass'; classReturns: number[] }
   | { objective: 'regression' }
-  | { objective: 'quantile' };
+  | { objective: 'quantile'; conformal: { lower: number; upper: number; shift: number }[] };
 
 export function declaredOutputs(spec: ObjectiveSpec): string[] {
   switch (spec.objective) {
@@ -59,8 +66,43 @@ export function fitContract(spec: ObjectiveSpec, input: ContractFitInput): Contr
     case 'regression':
       return { objective: 'regression' };
     case 'quantile':
-      return { objective: 'quantile' };
+      return { objective: 'quantile', conformal: conformalShifts(spec.quantiles, input.raw, input.y) };
   }
+}
+
+/** The central intervals of the levels: index pairs (a, 1 − a), outermost first. */
+function centralPairs(levels: readonly number[]): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < levels.length; i++) {
+    const j = levels.findIndex((l) => Math.abs(l - (1 - levels[i]!)) < 1e-9);
+    if (j > i) pairs.push([i, j]);
+  }
+  return pairs;
+}
+
+/** CQR: per central interval, the shift of both ends that makes it cover its level on the calibration rows. */
+function conformalShifts(levels: readonly number[], raw: Float64Array, y: ArrayLike<number>): { lower: number; upper: number; shift: number }[] {
+  const k = levels.length;
+  const n = y.length;
+  const row = new Float64Array(k);
+  return centralPairs(levels).map(([lo, hi]) => {
+    const scores: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(y[i]!)) continue;
+      for (let j = 0; j < k; j++) row[j] = raw[i * k + j]!;
+      row.sort();
+      // Scaled by the interval's width: volatility moves between the calibration slice and later
+      // rows, and the width moves with it, so a relative widening transfers where an absolute one
+      // does not (the locally adaptive CQR).
+      const width = Math.max(row[hi]! - row[lo]!, Number.MIN_VALUE);
+      scores.push(Math.max(row[lo]! - y[i]!, y[i]! - row[hi]!) / width);
+    }
+    scores.sort((a, b) => a - b);
+    const rank = Math.ceil((scores.length + 1) * (levels[hi]! - levels[lo]!));
+    // Fewer calibration rows than the level needs: the widest score (a conservative interval).
+    const shift = scores.length === 0 ? 0 : scores[Math.min(scores.length, rank) - 1]!;
+    return { lower: lo, upper: hi, shift };
+  });
 }
 
 function meanWhere(rows: { y: ArrayLike<number>; ret: ArrayLike<number> }, keep: (y: number) => boolean): number {
@@ -72,7 +114,7 @@ function meanWhere(rows: { y: ArrayLike<number>; ret: ArrayLike<number> }, keep:
     s += r;
     n++;
   }
-  return n > 0 ? s / n : Number.NaN;
+  return n > 0 ? s / n : 0;
 }
 
 export class OutputContract {
@@ -103,6 +145,7 @@ export class OutputContract {
       return new OutputContract(spec, { objective: 'binary', calibrator: doc.calibrator as Calibrator, expectedReturn: { up: nan(er.up), notUp: nan(er.notUp) } });
     }
     if (spec.objective === 'multiclass') return new OutputContract(spec, { objective: 'multiclass', classReturns: (doc.classReturns as unknown[]).map(nan) });
+    if (spec.objective === 'quantile') return new OutputContract(spec, { objective: 'quantile', conformal: (doc.conformal ?? []) as { lower: number; upper: number; shift: number }[] });
     return new OutputContract(spec, { objective: spec.objective } as ContractParams);
   }
 
@@ -138,6 +181,13 @@ export class OutputContract {
         const k = this.width;
         for (let j = 0; j < k; j++) this.sorted[j] = raw[r + j]!;
         this.sorted.sort();
+        for (const c of p.conformal) {
+          const shift = c.shift * Math.max(this.sorted[c.upper]! - this.sorted[c.lower]!, Number.MIN_VALUE);
+          this.sorted[c.lower] = this.sorted[c.lower]! - shift;
+          this.sorted[c.upper] = this.sorted[c.upper]! + shift;
+        }
+        // A negative shift (an interval wider than it needs) may cross an inner level: sort again.
+        if (p.conformal.length > 0) this.sorted.sort();
         for (let j = 0; j < k; j++) out[at + j] = this.sorted[j]!;
         let next = at + k;
         const median = this.spec.quantiles.indexOf(0.5);

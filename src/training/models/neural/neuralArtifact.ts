@@ -8,6 +8,7 @@
  * in tf and for reading the training metadata). An artifact of format 'tfjs' (bundles saved before
  * the ONNX export) still loads, through TensorFlow.js on the backend that trained it.
  */
+import * as tf from '@tensorflow/tfjs';
 import type * as ort from 'onnxruntime-node';
 import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
 import { type ObjectiveSpec, rawOutputs } from '../../objectives/objective.js';
@@ -22,12 +23,14 @@ export const ONNX_FILE = 'model.onnx';
 
 /** Trains `net` on a TrainInput (see trainLoop.ts) and returns its artifact; the tf model is freed. */
 export async function trainNeuralKind<P extends TrainingParams>(net: NeuralNet<P>, input: TrainInput, params: P): Promise<Artifact> {
-  const w = input.watch;
+  const scale = targetScale(input.objective, input.y);
+  const standardise = (y: Float32Array) => (scale === null ? y : Float32Array.from(y, (v) => (v - scale.mean) / scale.std));
+  const w = input.watch === undefined ? undefined : { ...input.watch, y: standardise(input.watch.y) };
   const model = await trainNet({
     net,
     x: input.x,
     dims: input.dims,
-    y: input.y,
+    y: standardise(input.y),
     objective: input.objective,
     watch: w === undefined ? undefined : { x: w.x, dims: w.dims, y: w.y },
     params,
@@ -37,10 +40,39 @@ export async function trainNeuralKind<P extends TrainingParams>(net: NeuralNet<P
     onEpoch: (r) => input.onProgress?.({ step: r.epoch, steps: r.epochs, loss: r.trainLoss, watchLoss: r.watchLoss }),
   });
   try {
+    if (scale !== null) unscaleHead(model, scale);
     return await neuralArtifact(model, input.metadata);
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Returns are ~1e-3 a minute: a linear head that starts at the scale of its initial weights (~0.1)
+ * spends its few epochs shrinking rather than learning (an LSTM quantile model's intervals came out
+ * 40 times too wide). So regression and quantile nets learn the standardised target, and the
+ * trained head's affine map is folded back into its weights (kernel·σ, bias·σ + μ): the artifact
+ * predicts returns, in TensorFlow.js and ONNX alike, with nothing extra to serve.
+ */
+function targetScale(spec: ObjectiveSpec, y: Float32Array): { mean: number; std: number } | null {
+  if (spec.objective !== 'regression' && spec.objective !== 'quantile') return null;
+  let s = 0;
+  for (const v of y) s += v;
+  const mean = s / y.length;
+  let ss = 0;
+  for (const v of y) ss += (v - mean) ** 2;
+  const std = Math.sqrt(ss / y.length);
+  return std > 0 && Number.isFinite(std) ? { mean, std } : null;
+}
+
+function unscaleHead(model: NeuralModel, scale: { mean: number; std: number }): void {
+  const head = model.layersModel.getLayer('logit');
+  const [kernel, bias] = head.getWeights();
+  const k = Float32Array.from(kernel!.dataSync(), (v) => v * scale.std);
+  const b = Float32Array.from(bias!.dataSync(), (v) => v * scale.std + scale.mean);
+  const weights = [tf.tensor(k, kernel!.shape), tf.tensor(b, bias!.shape)];
+  head.setWeights(weights);
+  for (const t of weights) t.dispose();
 }
 
 /** The files of a trained model, the same bytes for the same model. */
