@@ -120,11 +120,14 @@ describe('barflow live serving a trained bundle', { timeout: 600_000 }, () => {
     expect(Number(stored!.n)).toBeGreaterThanOrEqual(want.rows.size);
   });
 
-  it('LightGBM (quantile, ONNX): every declared field equals barflow predict bit for bit across a kill -9, q05 ≤ q50 ≤ q95', async () => {
-    const { bundle, want } = await trainAndPredict('it-lgbm', '{ kind: lightgbm, params: { numRounds: 40, numLeaves: 8 } }', ['objective: quantile']);
-    expect(want.fields.slice(0, 7)).toEqual(['p_up', 'e_r', 'q05', 'q50', 'q95', 'uncertainty', 'regime_score']);
+  it('LightGBM (quantile, five levels, ONNX): every field, the two beyond the contract\'s too, equals barflow predict bit for bit across a kill -9; quantiles ordered', async () => {
+    const { bundle, want } = await trainAndPredict('it-lgbm', '{ kind: lightgbm, params: { numRounds: 40, numLeaves: 8 } }', ['objective: quantile', 'quantiles: [0.05, 0.25, 0.5, 0.75, 0.95]']);
+    expect(want.fields).toEqual(['p_up', 'e_r', 'q05', 'q50', 'q95', 'uncertainty', 'regime_score', 'q25', 'q75']);
     expect(want.rows.size).toBeGreaterThan(1000);
-    for (const v of want.rows.values()) expect(Number(v[2]) <= Number(v[3]) && Number(v[3]) <= Number(v[4])).toBe(true);
+    for (const v of want.rows.values()) {
+      const [q05, q50, q95, q25, q75] = [v[2], v[3], v[4], v[7], v[8]].map(Number);
+      expect(q05! <= q25! && q25! <= q50! && q50! <= q75! && q75! <= q95!).toBe(true);
+    }
     expect(JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')).model.files).toContain('model/model.onnx');
     const { live } = await liveRun(bundle, 'it-lgbm', want.fields);
     expectSame(want, live);
