@@ -1,6 +1,5 @@
-import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
-import { rawOutputs } from '../../objectives/objective.js';
 import type { ModelKind } from '../modelRegistry.js';
+import { loadTabularOnnxScorer } from '../onnxScorer.js';
 import { treeEnsembleToOnnx } from '../trees/treeOnnx.js';
 import { LightgbmParams, trainLightgbm } from './lightgbmModel.js';
 
@@ -37,23 +36,5 @@ export const lightgbmKind: ModelKind<LightgbmParams> = {
     for (const b of model.boosters) files.set(b.name, utf8.encode(b.modelText));
     return { format: 'onnx', files };
   },
-  async load(artifact, objective) {
-    const onnx = artifact.files.get('model.onnx');
-    if (artifact.format !== 'onnx' || onnx === undefined) {
-      throw new Error(`lightgbm artifact: expected format onnx with model.onnx, got ${artifact.format} with ${[...artifact.files.keys()].join(', ') || 'no files'}`);
-    }
-    const session = await openOnnxSession(onnx);
-    const outputs = rawOutputs(objective);
-    return {
-      outputs,
-      async score(x, dims) {
-        const out = await runOnnx(session, x, dims);
-        const n = dims[0] ?? 0;
-        if (out.length !== n * outputs.length) {
-          throw new Error(`lightgbm model.onnx gave ${out.length} values for ${n} rows; the ${objective.objective} objective needs ${outputs.length} per row (${outputs.join(', ')})`);
-        }
-        return out;
-      },
-    };
-  },
+  load: (artifact, objective) => loadTabularOnnxScorer('lightgbm', artifact, objective),
 };

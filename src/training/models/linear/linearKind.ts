@@ -3,7 +3,7 @@ import type { ModelKind } from '../modelRegistry.js';
 import { centredGram } from './centredGram.js';
 import { fitElasticNet } from './elasticNet.js';
 import { linearToOnnx } from './linearOnnx.js';
-import { loadTabularOnnxScorer, onnxArtifact } from './onnxScorer.js';
+import { loadTabularOnnxScorer, onnxArtifact } from '../onnxScorer.js';
 import { fitRidge } from './ridgeRegression.js';
 
 const Ridge = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MULTICLASS_CLASSES } from '../../objectives/objective.js';
-import { loadTabularOnnxScorer, onnxArtifact } from '../linear/onnxScorer.js';
+import { loadTabularOnnxScorer, onnxArtifact } from '../onnxScorer.js';
 import type { ModelKind } from '../modelRegistry.js';
 import { logisticToOnnx, multinomialToOnnx } from './logisticOnnx.js';
 import { fitLogistic } from './logisticRegression.js';

@@ -1,6 +1,5 @@
-import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
-import { rawOutputs } from '../../objectives/objective.js';
 import type { ModelKind } from '../modelRegistry.js';
+import { loadTabularOnnxScorer } from '../onnxScorer.js';
 import { XgboostParams, checkModelObjective, trainXgboost } from './xgboostModel.js';
 
 /**
@@ -32,13 +31,9 @@ export const xgboostKind: ModelKind<XgboostParams> = {
     return { format: 'onnx', files: new Map([['model.onnx', model.toOnnx(input.metadata)], ['xgboost.json', model.modelJson]]) };
   },
   async load(artifact, objective) {
-    const onnx = artifact.files.get('model.onnx');
     const json = artifact.files.get('xgboost.json');
-    if (artifact.format !== 'onnx' || onnx === undefined || json === undefined) {
-      throw new Error(`xgboost artifact: expected format onnx with model.onnx and xgboost.json, got ${artifact.format} with ${[...artifact.files.keys()].join(', ') || 'no files'}`);
-    }
+    if (json === undefined) throw new Error(`xgboost artifact: no xgboost.json beside the graph (files: ${[...artifact.files.keys()].join(', ') || 'none'})`);
     checkModelObjective(json, objective);
-    const session = await openOnnxSession(onnx);
-    return { outputs: rawOutputs(objective), score: (x, dims) => runOnnx(session, x, dims) };
+    return loadTabularOnnxScorer('xgboost', artifact, objective);
   },
 };

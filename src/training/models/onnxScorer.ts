@@ -1,6 +1,6 @@
-import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
-import { rawOutputs, type ObjectiveSpec } from '../../objectives/objective.js';
-import type { Artifact, Scorer } from '../modelRegistry.js';
+import { openOnnxSession, runOnnx } from '../../serving/onnx/onnxSession.js';
+import { rawOutputs, type ObjectiveSpec } from '../objectives/objective.js';
+import type { Artifact, Scorer } from './modelRegistry.js';
 
 export const ONNX_MODEL_FILE = 'model.onnx';
 
