@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import koffi, { type LibraryHandle } from 'koffi';
+import type { LibraryHandle } from 'koffi';
 import { PACKAGE_ROOT } from '../../../paths.js';
+import { loadFirstLibrary } from '../nativeLibrary.js';
 
 /**
  * The koffi binding of the part of LightGBM's C API (LightGBM/c_api.h, 4.x) that barflow uses:
@@ -66,7 +67,7 @@ export function libraryCandidates(env: NodeJS.ProcessEnv = process.env, cwd = pr
   const inCache = (cache: string): string => resolve(cache, 'lib', `lightgbm-${LIGHTGBM_VERSION}`, 'lib_lightgbm.so');
   const candidates: string[] = [];
   if (env.BARFLOW_CACHE !== undefined && env.BARFLOW_CACHE !== '') candidates.push(inCache(resolve(cwd, env.BARFLOW_CACHE)));
-  // The script's default is $PWD/.barflow/cache: the package root under npm, maybe elsewhere by hand.
+  // The script's default is the package root's .barflow/cache; a cache made by hand elsewhere is found in the working directory.
   candidates.push(inCache(resolve(PACKAGE_ROOT, '.barflow', 'cache')), inCache(resolve(cwd, '.barflow', 'cache')));
   return [...new Set(candidates)];
 }
@@ -81,17 +82,9 @@ export function lightgbmLibrary(): LightgbmLibrary {
 
 /** Loads and binds lib_lightgbm.so from the first candidate that loads (injectable for tests). */
 export function openLightgbmLibrary(candidates: string[]): LightgbmLibrary {
-  const failures: string[] = [];
-  for (const path of candidates) {
-    let lib: LibraryHandle;
-    try {
-      lib = koffi.load(path);
-    } catch (e) {
-      failures.push(`${path}: ${(e as Error).message}`);
-      continue;
-    }
-    return bind(lib, path);
-  }
+  const loaded = loadFirstLibrary(candidates);
+  if ('lib' in loaded) return bind(loaded.lib, loaded.path);
+  const { failures } = loaded;
   throw new LightgbmLibraryMissingError(
     `LightGBM's shared library (lib_lightgbm.so ${LIGHTGBM_VERSION}) could not be loaded; tried:\n  ${failures.join('\n  ')}\n` +
       'Run `bash scripts/ensure-lightgbm.sh` (fetches it from the lightgbm wheel on PyPI into .barflow/cache), or set BARFLOW_LIBLIGHTGBM to the path of lib_lightgbm.so.',

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
 import { PACKAGE_ROOT } from '../../../paths.js';
+import { loadFirstLibrary } from '../nativeLibrary.js';
 
 /**
  * The koffi binding of the part of XGBoost's C API (xgboost/c_api.h, 1.7 to 3.x) that barflow
@@ -86,18 +87,9 @@ export function xgboostLibrary(): XgboostLibrary {
 
 /** Loads and binds libxgboost from the first candidate that loads (injectable for tests). */
 export function openXgboostLibrary(candidates: string[]): XgboostLibrary {
-  const failures: string[] = [];
-  for (const path of candidates) {
-    let lib: LibraryHandle;
-    try {
-      loadBundledOpenMp(path);
-      lib = koffi.load(path);
-    } catch (e) {
-      failures.push(`${path}: ${(e as Error).message}`);
-      continue;
-    }
-    return bind(lib, path);
-  }
+  const loaded = loadFirstLibrary(candidates, loadBundledOpenMp);
+  if ('lib' in loaded) return bind(loaded.lib, loaded.path);
+  const { failures } = loaded;
   throw new XgboostLibraryMissingError(
     `XGBoost's shared library (libxgboost.so) could not be loaded; tried:\n  ${failures.join('\n  ')}\n` +
       `Run scripts/ensure-xgboost.sh (downloads XGBoost ${PINNED_XGBOOST} into the cache, or installs Debian's libxgboost0 when run as root), ` +
