@@ -31,6 +31,8 @@ export interface InferenceFigures {
   p99_us: number;
   batch_rows_per_s: number;
   train_rows_per_s: number;
+  /** Neural kinds: seconds per epoch of one fit (the run's seconds over its 3 fits and its epochs). */
+  train_s_per_epoch: number | null;
 }
 
 const ORT = 'ONNX, onnxruntime-node';
@@ -41,6 +43,8 @@ const MODELS: { kind: string; objective: string; runtime: string; params: Record
   { kind: 'lightgbm', objective: 'binary', runtime: ORT, params: { numRounds: 300, numLeaves: 15 } },
   { kind: 'lightgbm', objective: 'quantile', runtime: ORT, params: { numRounds: 300, numLeaves: 15 } },
   { kind: 'lstm', objective: 'binary', runtime: ORT, params: { units: 16, epochs: 1, batchSize: 512 } },
+  // The window forecasters at their default sizes, one epoch each (docs/models-conv.md).
+  ...['tcn', 'inceptiontime', 'resnet1d', 'dlinear', 'nbeats', 'nhits'].map((kind) => ({ kind, objective: 'binary', runtime: ORT, params: { epochs: 1 } })),
 ];
 
 /** A native library a kind needs: its loader, the error it throws when the library is missing, and how to get it. */
@@ -97,7 +101,7 @@ export async function inferenceBench(): Promise<InferenceFigures[]> {
     const ds = join(work, 'ds');
     await replay({ source: { kind: 'files', patterns: ['data/samples/*.csv'] }, out: ds, formats: ['arrow'], workers: 1, command: ['bench'] });
     writeLabels(ds, readLabelConfig('topology/labels.yaml'), readFileSync('topology/labels.yaml', 'utf8'), ['bench']);
-    const trained: { m: (typeof MODELS)[number]; p: BundlePredictor; trainRowsPerS: number }[] = [];
+    const trained: { m: (typeof MODELS)[number]; p: BundlePredictor; trainRowsPerS: number; perEpoch: number | null }[] = [];
     for (const m of models) {
       const name = `${m.kind}-${m.objective}`;
       const doc = { name: `bench-${name}`, dataset: ds, labels: { target: 'tb' }, objective: m.objective, cv: { method: 'purged_kfold', k: 2 }, view: { seqLen: 32 }, model: { kind: m.kind, params: m.params }, out: join(work, name) };
@@ -105,8 +109,10 @@ export async function inferenceBench(): Promise<InferenceFigures[]> {
       const r = await trainFromConfig(parseTrainConfig(doc, 'bench'), JSON.stringify(doc));
       const seconds = (performance.now() - t0) / 1000;
       const rows = r.cv.reduce((a, c) => a + c.metrics.n!, 0);
-      trained.push({ m, p: await BundlePredictor.open(join(work, name)), trainRowsPerS: Math.round(rows / seconds) });
-      console.log(`${name}: trained in ${seconds.toFixed(1)} s (${rows} eligible rows, 2 folds + the final fit: ${Math.round(rows / seconds)} rows/s)`);
+      const epochs = typeof m.params.epochs === 'number' ? m.params.epochs : null;
+      const perEpoch = epochs === null ? null : Number((seconds / 3 / epochs).toFixed(2));
+      trained.push({ m, p: await BundlePredictor.open(join(work, name)), trainRowsPerS: Math.round(rows / seconds), perEpoch });
+      console.log(`${name}: trained in ${seconds.toFixed(1)} s (${rows} eligible rows, 2 folds + the final fit: ${Math.round(rows / seconds)} rows/s${perEpoch === null ? '' : `, ${perEpoch} s per epoch of a fit`})`);
     }
     const table = openDataset(ds).table;
     const answered = Int32Array.from({ length: table.n - 2000 }, (_, i) => 2000 + i);
@@ -115,7 +121,7 @@ export async function inferenceBench(): Promise<InferenceFigures[]> {
       trained.map(({ m, p }) => ({ name: `${m.kind} ${m.objective} (${m.runtime}), batches of 8,192`, once: async () => (await p.predictTable(table, answered)).rows.length })),
     );
     const out: InferenceFigures[] = [];
-    for (const [i, { m, p, trainRowsPerS }] of trained.entries()) {
+    for (const [i, { m, p, trainRowsPerS, perEpoch }] of trained.entries()) {
       const manifest = p.bundle.manifest;
       const columns = manifest.features.columns;
       const seqLen = Number(manifest.model.view.params.seqLen ?? 1);
@@ -144,7 +150,7 @@ export async function inferenceBench(): Promise<InferenceFigures[]> {
       }
       const [f50, f99] = percentiles(floor);
       console.log(`${m.kind} ${m.objective} (${m.runtime}) one row: predictLive p50 ${p50} µs, p99 ${p99} µs; the scorer alone (session.run) p50 ${f50} µs, p99 ${f99} µs`);
-      out.push({ kind: m.kind, objective: m.objective, runtime: m.runtime, p50_us: p50, p99_us: p99, batch_rows_per_s: batch[i]!.perSecond, train_rows_per_s: trainRowsPerS });
+      out.push({ kind: m.kind, objective: m.objective, runtime: m.runtime, p50_us: p50, p99_us: p99, batch_rows_per_s: batch[i]!.perSecond, train_rows_per_s: trainRowsPerS, train_s_per_epoch: perEpoch });
     }
     return out;
   } finally {

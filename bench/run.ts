@@ -144,6 +144,6 @@ if (await kafkaAnswers(brokers)) {
 Object.assign(figures, { replay_arrow_rows_per_s: replayFigures[0]!.perSecond, replay_parquet_rows_per_s: replayFigures[1]!.perSecond, replay_parquet_bars_rows_per_s: replayFigures[2]!.perSecond, replay_2workers_rows_per_s: replayFigures[4]!.perSecond, replay_vs_operators: Number((figures.bars_per_s / fileReplay).toFixed(2)) });
 for (const f of await inferenceBench()) {
   const k = `${f.kind}_${f.objective}`;
-  Object.assign(figures, { [`infer_${k}_p50_us`]: f.p50_us, [`infer_${k}_p99_us`]: f.p99_us, [`infer_${k}_rows_per_s`]: f.batch_rows_per_s, [`train_${k}_rows_per_s`]: f.train_rows_per_s });
+  Object.assign(figures, { [`infer_${k}_p50_us`]: f.p50_us, [`infer_${k}_p99_us`]: f.p99_us, [`infer_${k}_rows_per_s`]: f.batch_rows_per_s, [`train_${k}_rows_per_s`]: f.train_rows_per_s, ...(f.train_s_per_epoch === null ? {} : { [`train_${k}_s_per_epoch`]: f.train_s_per_epoch }) });
 }
 console.log(JSON.stringify(figures));

@@ -141,4 +141,17 @@ describe('barflow live serving a trained bundle', { timeout: 600_000 }, () => {
     const { live } = await liveRun(bundle, 'it-lstm', want.fields);
     expectSame(want, live);
   });
+
+  // The graph nets of issue 16: causal shifted-slice convolutions and the last step (TCN); max
+  // pooling, reshapes and fixed interpolation kernels (N-HiTS, quantile).
+  it.each([
+    ['TCN', 'it-tcn', '{ kind: tcn, params: { filters: 4, kernelSize: 3, levels: 2, epochs: 1, batchSize: 512 } }', []],
+    ['N-HiTS', 'it-nhits', '{ kind: nhits, params: { units: 16, horizon: 4, epochs: 1, batchSize: 512 } }', ['objective: quantile']],
+  ])('%s (window view, ONNX): predictions equal barflow predict bit for bit across a kill -9', async (_label, name, model, extra) => {
+    const { bundle, want } = await trainAndPredict(name, model, ['features: [close_1m, rsi14_1m, atr14_1m, macdhist_5m, rsi14_15m]', 'view: { seqLen: 8 }', ...extra]);
+    expect(want.rows.size).toBeGreaterThan(1000);
+    expect(JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')).model).toMatchObject({ format: 'onnx', files: expect.arrayContaining(['model/model.onnx']) });
+    const { live } = await liveRun(bundle, name, want.fields);
+    expectSame(want, live);
+  });
 });

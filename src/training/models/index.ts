@@ -5,9 +5,23 @@ import { lstmKind } from './lstm/lstmKind.js';
 import type { ModelKind } from './modelRegistry.js';
 import type { Objective } from '../objectives/objective.js';
 import { xgboostKind } from './xgboost/xgboostKind.js';
+import { tcnKind } from './tcn/tcnKind.js';
+import { inceptionTimeKind } from './inceptiontime/inceptionTimeKind.js';
+import { resnet1dKind } from './resnet1d/resnet1dKind.js';
+import { dlinearKind } from './dlinear/dlinearKind.js';
+import { nbeatsKind } from './nbeats/nbeatsKind.js';
+import { nhitsKind } from './nhits/nhitsKind.js';
 
 /** The registry: one line per model. */
-export const MODEL_KINDS: readonly ModelKind<never>[] = [logisticKind as ModelKind<never>, linearKind as ModelKind<never>, xgboostKind as ModelKind<never>, lightgbmKind as ModelKind<never>, lstmKind as ModelKind<never>];
+export const MODEL_KINDS: readonly ModelKind<never>[] = [
+  logisticKind as ModelKind<never>, linearKind as ModelKind<never>, xgboostKind as ModelKind<never>, lightgbmKind as ModelKind<never>, lstmKind as ModelKind<never>,
+  tcnKind as ModelKind<never>,
+  inceptionTimeKind as ModelKind<never>,
+  resnet1dKind as ModelKind<never>,
+  dlinearKind as ModelKind<never>,
+  nbeatsKind as ModelKind<never>,
+  nhitsKind as ModelKind<never>,
+];
 
 export function modelKind(name: string): ModelKind<unknown> {
   const k = MODEL_KINDS.find((m) => m.name === name);

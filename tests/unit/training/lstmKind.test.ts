@@ -2,31 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lstmKind } from '../../../src/training/models/lstm/lstmKind.js';
 import { lstmNet } from '../../../src/training/models/lstm/lstmNet.js';
-import type { Artifact, TrainInput } from '../../../src/training/models/modelRegistry.js';
+import type { TrainInput } from '../../../src/training/models/modelRegistry.js';
 import { neuralArtifact } from '../../../src/training/models/neural/neuralArtifact.js';
 import { loadNeural } from '../../../src/training/models/neural/neuralModel.js';
 import { selectBackend } from '../../../src/training/models/neural/tfBackend.js';
 import { trainNet } from '../../../src/training/models/neural/trainLoop.js';
-import { type Objective, type ObjectiveSpec, rawOutputs } from '../../../src/training/objectives/objective.js';
+import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
 import { gaussian, mulberry32 } from '../../helpers/random.js';
+import { SPECS, artifactBytes, auc, series, windows } from '../../helpers/windowSamples.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 8;
 const F = 3;
 const TINY = { units: 4, epochs: 2, batchSize: 64, learningRate: 0.02 };
-
-/** A feature series of `rows` time steps and its sliding windows (window i ends at row i + L − 1). */
-function series(rows: number, seed: number): Float32Array {
-  const rand = mulberry32(seed);
-  return Float32Array.from({ length: rows * F }, () => gaussian(rand));
-}
-
-function windows(s: Float32Array): { x: Float32Array; n: number } {
-  const n = s.length / F - L + 1;
-  const x = new Float32Array(n * L * F);
-  for (let i = 0; i < n; i++) x.set(s.subarray(i * F, (i + L) * F), i * L * F);
-  return { x, n };
-}
 
 /** The signal: feature 0 at the window's two steps before the last (the rule needs memory). */
 function signal(x: Float32Array, i: number): number {
@@ -48,35 +36,9 @@ function target(objective: Objective, x: Float32Array, n: number, seed: number):
   });
 }
 
-const SPECS: Record<Objective, ObjectiveSpec> = {
-  binary: { objective: 'binary', quantiles: [] },
-  multiclass: { objective: 'multiclass', quantiles: [] },
-  regression: { objective: 'regression', quantiles: [] },
-  quantile: { objective: 'quantile', quantiles: [0.1, 0.5, 0.9] },
-};
-
 function input(objective: Objective, n: number, seed: number, extra: Partial<TrainInput> = {}): TrainInput {
-  const w = windows(series(n + L - 1, seed));
+  const w = windows(series(n + L - 1, F, seed), L, F);
   return { x: w.x, dims: [n, L, F], n, f: F, y: target(objective, w.x, n, seed + 1), objective: SPECS[objective], seed: 7, metadata: { model: 'test-lstm' }, ...extra };
-}
-
-function bytesOf(a: Artifact): Buffer {
-  return Buffer.concat([...a.files].flatMap(([name, b]) => [Buffer.from(name), Buffer.from(b)]));
-}
-
-/** Mann–Whitney AUC of scores against 0/1 labels (no ties in continuous scores). */
-function auc(score: ArrayLike<number>, y: ArrayLike<number>): number {
-  const idx = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => score[a]! - score[b]!);
-  let rankSum = 0;
-  let pos = 0;
-  idx.forEach((i, r) => {
-    if (y[i] === 1) {
-      rankSum += r + 1;
-      pos++;
-    }
-  });
-  const neg = y.length - pos;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
 describe('lstm kind v2', () => {
@@ -100,7 +62,7 @@ describe('lstm kind v2', () => {
     expect(a.format).toBe('onnx');
     expect([...a.files.keys()]).toEqual(['model.onnx', 'model.json', 'weights.bin']);
     const b = await lstmKind.train(train, lstmKind.params.parse(TINY));
-    expect(bytesOf(a).equals(bytesOf(b))).toBe(true);
+    expect(artifactBytes(a).equals(artifactBytes(b))).toBe(true);
 
     const scorer = await lstmKind.load(a, spec);
     expect(scorer.outputs).toEqual(rawOutputs(spec));
@@ -130,12 +92,12 @@ describe('lstm kind v2', () => {
   it('is causal: a window’s prediction does not change when later rows are changed or appended', async () => {
     const a = await lstmKind.train(input('regression', 200, 5), lstmKind.params.parse(TINY));
     const scorer = await lstmKind.load(a, SPECS.regression);
-    const s = series(60, 21);
-    const before = windows(s);
+    const s = series(60, F, 21);
+    const before = windows(s, L, F);
     const p = await scorer.score(before.x, [before.n, L, F]);
     // Rows from 40 on are changed and 30 rows appended: windows ending before row 40 are 0…32.
     const later = Float32Array.from({ length: 90 * F }, (_, i) => (i < 40 * F ? s[i]! : s[i % s.length]! * -3 + 1));
-    const after = windows(later);
+    const after = windows(later, L, F);
     const q = await scorer.score(after.x, [after.n, L, F]);
     const kept = 40 - L + 1;
     expect(Array.from(q.subarray(0, kept))).toEqual(Array.from(p.subarray(0, kept)));
@@ -228,7 +190,7 @@ describe('the neural training loop: early stopping and exact resume', () => {
     (await run({ checkpoint: { dir }, stopAfterEpoch: 1 })).dispose();
     const resumed = await run({ checkpoint: { dir } });
     const straight = await run();
-    expect(bytesOf(await neuralArtifact(resumed, { a: '1' })).equals(bytesOf(await neuralArtifact(straight, { a: '1' })))).toBe(true);
+    expect(artifactBytes(await neuralArtifact(resumed, { a: '1' })).equals(artifactBytes(await neuralArtifact(straight, { a: '1' })))).toBe(true);
     resumed.dispose();
     straight.dispose();
   });

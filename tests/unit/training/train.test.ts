@@ -181,7 +181,7 @@ describe('barflow train: logistic regression end to end on the bundled samples',
     const bad = config(join(work, 'never'), { model: { kind: 'logistic', params: { l2: -1 } } });
     await expect(trainFromConfig(bad.config, bad.text)).rejects.toThrow(/model\.params\.l2: /);
     const kind = config(join(work, 'never'), { model: { kind: 'prophet' } });
-    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, linear, xgboost, lightgbm, lstm/);
+    await expect(trainFromConfig(kind.config, kind.text)).rejects.toThrow(/unknown model kind "prophet"; the registry has logistic, linear, xgboost, lightgbm, lstm, tcn, inceptiontime, resnet1d, dlinear, nbeats, nhits/);
     const col = config(join(work, 'never'), { features: ['rsi99_1m'] });
     await expect(trainFromConfig(col.config, col.text)).rejects.toThrow(/features: rsi99_1m is not in the dataset's feature set/);
     expect(existsSync(join(work, 'never'))).toBe(false);

@@ -3,10 +3,11 @@
  * input to the last hidden representation) given the input shape, its params and a seed stream.
  * The base (trainLoop.ts) puts the objective's head on top (losses.ts: Dense + Activation), trains
  * it with its own seeded loop, checkpoints it and saves it; a new net (TCN, N-BEATS, an MLP) is one
- * NeuralNet value plus a ModelKind that calls `trainNet` / `neuralScorer`.
+ * NeuralNet value plus a ModelKind (neural/neuralKind.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import type { NetBuilder } from './layers/netBuilder.js';
 
 /** The training loop's own params; a net's params schema extends these. */
 export const TrainingParamsSchema = z.strictObject({
@@ -23,6 +24,15 @@ export const TrainingParamsSchema = z.strictObject({
   patience: z.number().int().positive().optional(),
 });
 export type TrainingParams = z.output<typeof TrainingParamsSchema>;
+
+/** A net's defaults for the training loop's params, as schema fields to extend TrainingParamsSchema with. */
+export function trainingDefaults(d: { epochs: number; batchSize?: number; learningRate?: number }) {
+  return {
+    epochs: z.number().int().positive().default(d.epochs),
+    batchSize: z.number().int().positive().default(d.batchSize ?? 256),
+    learningRate: z.number().positive().default(d.learningRate ?? 0.003),
+  };
+}
 
 export interface NetContext<P> {
   /** One row's shape without the batch axis: [seqLen, features] (window view) or [features]. */
@@ -49,10 +59,23 @@ export interface NeuralNet<P extends TrainingParams = TrainingParams> {
   /** Layer classes a saved model of this net may hold, head included: loading refuses others. */
   layerClasses: readonly string[];
   /**
-   * The body's layers, in order; the first carries `inputShape`. Dropout layers among them are
-   * driven by the loop's seeded masks when training (never tf's own unseeded random draws).
+   * The body's layers, in order, for a sequential net; the first carries `inputShape`. Dropout
+   * layers among them are driven by the loop's seeded masks when training (never tf's own unseeded
+   * random draws). A net gives `body` or `graph`, not both.
    */
-  body(ctx: NetContext<P>): tf.layers.Layer[];
+  body?(ctx: NetContext<P>): tf.layers.Layer[];
+  /**
+   * The body as a graph (residual and multi-branch nets): from the input to the last hidden
+   * representation, [batch, units], made with `build` (named layers, seeded kernels, fixed linear
+   * maps that the loop writes once the model is built). Dropout layers in it are driven like the
+   * body's.
+   */
+  graph?(input: tf.SymbolicTensor, ctx: NetContext<P>, build: NetBuilder): tf.SymbolicTensor;
   /** Runs once the model is built, before training: deterministic weight set-up initializers cannot express. */
-  initialize?(model: tf.Sequential, params: P): void;
+  initialize?(model: tf.LayersModel, params: P): void;
+  /**
+   * Checks the params against the input shape before anything is built (a TCN's receptive field
+   * against seqLen); throws with what to change.
+   */
+  check?(inputShape: number[], params: P): void;
 }

@@ -72,7 +72,7 @@ const MetadataSchema = z.union([
 
 export class NeuralModel {
   constructor(
-    private readonly model: tf.Sequential,
+    private readonly model: tf.LayersModel,
     readonly meta: NeuralMetadata,
     /** Per completed epoch (empty for a loaded model). */
     readonly history: History = { trainLoss: [], watchLoss: [] },
@@ -90,7 +90,7 @@ export class NeuralModel {
   }
 
   /** The tf model itself (for exporters); still owned by this object. */
-  get layersModel(): tf.Sequential {
+  get layersModel(): tf.LayersModel {
     return this.model;
   }
 
@@ -143,7 +143,7 @@ export class NeuralModel {
 
 const ModelJsonSchema = z.looseObject({
   format: z.literal('layers-model'),
-  modelTopology: z.looseObject({ class_name: z.literal('Sequential'), config: z.looseObject({ layers: z.array(z.looseObject({ class_name: z.string() })) }) }),
+  modelTopology: z.looseObject({ class_name: z.enum(['Sequential', 'Model']), config: z.looseObject({ layers: z.array(z.looseObject({ class_name: z.string() })) }) }),
   weightsManifest: z.array(z.object({ paths: z.array(z.string()), weights: z.array(z.looseObject({ name: z.string(), shape: z.array(z.number().int().nonnegative()), dtype: z.literal('float32') })) })),
   userDefinedMetadata: z.object({ barflow: MetadataSchema }),
 });
@@ -166,7 +166,8 @@ function readModelJson(files: Map<string, Uint8Array>, net: NeuralNet): { json: 
   const json = parsed.data;
   const meta = json.userDefinedMetadata.barflow;
   if (meta.kind !== net.id) throw new Error(`${what}: ${MODEL_FILE} holds a ${meta.kind}, not a ${net.id}`);
-  const allowed = new Set(net.layerClasses);
+  // A graph model (neural/net.ts `graph`) lists its input layer among its layers.
+  const allowed = new Set([...net.layerClasses, ...(json.modelTopology.class_name === 'Model' ? ['InputLayer'] : [])]);
   const bad = json.modelTopology.config.layers.map((l) => l.class_name).filter((c) => !allowed.has(c));
   if (bad.length > 0) throw new Error(`${what}: layer classes ${bad.join(', ')} are not allowed (only ${[...allowed].join(', ')})`);
   return { json, meta };
@@ -199,7 +200,7 @@ export async function loadNeural(files: Map<string, Uint8Array>, net: NeuralNet)
     at += p.byteLength;
   }
   const artifacts = { modelTopology: json.modelTopology, weightSpecs: specs as tf.io.WeightsManifestEntry[], weightData: data.buffer, format: json.format, generatedBy: json['generatedBy'] as string, convertedBy: null };
-  const model = (await tf.loadLayersModel(tf.io.fromMemory(artifacts))) as tf.Sequential;
+  const model = (await tf.loadLayersModel(tf.io.fromMemory(artifacts))) as tf.LayersModel;
   const shape = model.inputs[0]!.shape.slice(1);
   if (shape.length !== meta.inputShape.length || shape.some((d, i) => d !== meta.inputShape[i])) {
     model.dispose();

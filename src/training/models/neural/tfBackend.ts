@@ -9,8 +9,8 @@
  * kernel that training `tf.layers.lstm` with Adam needs (forward and the gradient ops: BatchMatMul,
  * _FusedMatMul, Sigmoid, Tanh, SplitV, Pack/Unpack, Concat, Tile, Transpose, Sum, Sqrt, Log1p, …),
  * and it trains an LSTM 3–5× faster than 'cpu' (measured side by side). What WASM lacks are
- * gradients other models need: Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter/Input (so Conv1D layers, i.e.
- * TCN, InceptionTime, ResNet, cannot train there), UnsortedSegmentSum (gather gradient: embeddings),
+ * gradients other models need: Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter/Input (so tf.layers.conv1d
+ * cannot train there; the conv kinds use layers/shiftedConv1d.ts, which can), UnsortedSegmentSum (gather gradient: embeddings),
  * Einsum, FFT and complex numbers; conv1d with causal padding is not implemented at all. Hence the
  * probe trains a real step instead of trusting a kernel list.
  *

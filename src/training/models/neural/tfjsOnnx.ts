@@ -6,7 +6,8 @@
  * built by walking the model's layer graph from its output back to its input (Sequential and
  * functional models alike), one converter per layer class (onnxLayers/). Supported: LSTM and GRU
  * (stacked, last step or full sequence), Dense, Activation, Dropout / SpatialDropout1D (identity at
- * inference), Flatten, Conv1D (valid / same / causal, strides, dilation), BatchNormalization,
+ * inference), Flatten, Permute, Reshape, Conv1D and BarflowConv1D (valid / same / causal, strides, dilation),
+ * BarflowLastStep, BatchNormalization,
  * Add, Concatenate, Max/AveragePooling1D, GlobalAverage/MaxPooling1D; the activations listed in
  * onnxLayers/activations.ts. Anything else is refused with the layer's class and name.
  *
@@ -16,7 +17,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { FLOAT, encodeModel } from '../../../serving/onnx/onnxGraph.js';
-import { convertActivation, convertConv1D, convertDense, convertFlatten } from './onnxLayers/core.js';
+import { convertActivation, convertConv1D, convertDense, convertFlatten, convertLastStep, convertPermute, convertReshape } from './onnxLayers/core.js';
 import { convertAdd, convertBatchNorm, convertConcatenate, convertGlobalPooling1D, convertPooling1D } from './onnxLayers/blocks.js';
 import { GraphBuilder } from './onnxLayers/graphBuilder.js';
 import { type Converted, where } from './onnxLayers/layerInfo.js';
@@ -51,6 +52,11 @@ const CONVERTERS: Record<string, Converter> = {
   SpatialDropout1D: identity,
   Flatten: single(convertFlatten),
   Conv1D: single(convertConv1D),
+  // neural/layers/shiftedConv1d.ts: stores Conv1D's kernel layout and config keys.
+  BarflowConv1D: single(convertConv1D),
+  BarflowLastStep: single(convertLastStep),
+  Permute: single(convertPermute),
+  Reshape: single(convertReshape),
   BatchNormalization: single(convertBatchNorm),
   Add: convertAdd,
   Concatenate: convertConcatenate,

@@ -34,6 +34,7 @@ import {
   snapshot,
   writeCheckpoint,
 } from './checkpoint.js';
+import { NetBuilder, setFixedKernels } from './layers/netBuilder.js';
 import { type Head, objectiveHead } from './losses.js';
 import type { NeuralNet, TrainingParams } from './net.js';
 import { NeuralModel } from './neuralModel.js';
@@ -186,15 +187,30 @@ function advanceEarlyStop(s: EarlyStopState, epoch: number, loss: number, patien
   return { ...s, stopped: epoch - s.bestEpoch >= patience };
 }
 
-function buildModel<P extends TrainingParams>(net: NeuralNet<P>, p: P, inputShape: number[], head: Head, seed: number): tf.Sequential {
+function buildModel<P extends TrainingParams>(net: NeuralNet<P>, p: P, inputShape: number[], head: Head, seed: number): tf.LayersModel {
   let k = 0;
   const ctx = { inputShape, params: p, nextSeed: () => seed + ++k };
-  const model = tf.sequential({ name: `barflow_${net.name}` });
-  for (const layer of net.body(ctx)) model.add(layer);
+  if ((net.body === undefined) === (net.graph === undefined)) throw new Error(`${net.label}: a net gives body or graph, exactly one`);
+  net.check?.(inputShape, p);
   // Logits, then a separate activation: training uses the stable losses on the logits, while the
   // saved model outputs probabilities (or the linear values) directly.
-  model.add(tf.layers.dense({ name: 'logit', units: head.units, kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.nextSeed() }) }));
-  model.add(tf.layers.activation({ name: head.outputName, activation: head.activation }));
+  const logit = () => tf.layers.dense({ name: 'logit', units: head.units, kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.nextSeed() }) });
+  const output = () => tf.layers.activation({ name: head.outputName, activation: head.activation });
+  let model: tf.LayersModel;
+  if (net.body !== undefined) {
+    const seq = tf.sequential({ name: `barflow_${net.name}` });
+    for (const layer of net.body(ctx)) seq.add(layer);
+    seq.add(logit());
+    seq.add(output());
+    model = seq;
+  } else {
+    const input = tf.input({ name: 'x', shape: inputShape });
+    const build = new NetBuilder(ctx.nextSeed);
+    const hidden = net.graph!(input, ctx, build);
+    const y = output().apply(logit().apply(hidden)) as tf.SymbolicTensor;
+    model = tf.model({ name: `barflow_${net.name}`, inputs: input, outputs: y });
+    setFixedKernels(model, build.fixed);
+  }
   net.initialize?.(model, p);
   return model;
 }
@@ -215,7 +231,7 @@ class TrainingForward {
   readonly dropouts: tf.layers.Layer[];
 
   constructor(
-    private readonly model: tf.Sequential,
+    private readonly model: tf.LayersModel,
     head: Head,
   ) {
     this.dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout');
@@ -231,12 +247,16 @@ class TrainingForward {
     this.patch(activation, (orig) => (inputs, kwargs) => (this.logitsOnly ? one(inputs) : orig(inputs, kwargs)));
   }
 
-  /** The head's pre-activation outputs; masks (one per Dropout layer, in order) when training. */
-  logits(x: tf.Tensor, masks: Float32Array[] | null): tf.Tensor {
+  /**
+   * The head's pre-activation outputs; masks (one per Dropout layer, in order) when training. In
+   * training, batch normalization uses the batch's statistics and moves its averages; in
+   * evaluation it uses the averages, as at inference.
+   */
+  logits(x: tf.Tensor, masks: Float32Array[] | null, training: boolean): tf.Tensor {
     this.masks = masks === null ? null : new Map(this.dropouts.map((l, i) => [l, masks[i]!]));
     this.logitsOnly = true;
     try {
-      return this.model.apply(x) as tf.Tensor;
+      return this.model.apply(x, { training }) as tf.Tensor;
     } finally {
       this.masks = null;
       this.logitsOnly = false;
@@ -275,7 +295,7 @@ function trainEpoch(forward: TrainingForward, head: Head, optimizer: tf.AdamOpti
     const masks = forward.dropouts.length > 0 ? dropoutMasks(rng, forward.dropouts, b) : null;
     const xb = tf.tensor(bx, [b, ...rowShape]);
     const yb = tf.tensor2d(by, [b, 1]);
-    const cost = optimizer.minimize(() => head.loss(yb, forward.logits(xb, masks)), true, vars)!;
+    const cost = optimizer.minimize(() => head.loss(yb, forward.logits(xb, masks, true)), true, vars)!;
     sum += cost.dataSync()[0]! * b;
     tf.dispose([xb, yb, cost]);
   }
@@ -306,7 +326,7 @@ function evaluate(forward: TrainingForward, head: Head, rows: Rows): number {
     sum +=
       tf.tidy(() => {
         const xb = tf.tensor(rows.x.slice(s * size, (s + b) * size), [b, ...rowShape]);
-        return head.loss(tf.tensor2d(rows.y.slice(s, s + b), [b, 1]), forward.logits(xb, null)).dataSync()[0]!;
+        return head.loss(tf.tensor2d(rows.y.slice(s, s + b), [b, 1]), forward.logits(xb, null, false)).dataSync()[0]!;
       }) * b;
   }
   return sum / n;

@@ -84,3 +84,26 @@ export function windowPads(at: string, len: number, span: number, stride: number
   if (outLen < 1) throw new Error(`${at}: input length ${len} is shorter than the window span ${span}`);
   return { pads, outLen };
 }
+
+/** Permute: tfjs's dims count from 1 and leave the batch axis out; ONNX's perm keeps it first. */
+export function convertPermute(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
+  const dims = (layerConfig(layer)['dims'] as number[]).map(Number);
+  return { value: g.op('Transpose', [input], [attr.ints('perm', [0, ...dims])]), shape: dims.map((d) => shape[d - 1]!) };
+}
+
+/** Reshape to tfjs's targetShape (row-major in both); 0 copies the batch axis. */
+export function convertReshape(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
+  const target = (layerConfig(layer)['targetShape'] as number[]).map(Number);
+  const size = shape.reduce((a, d) => a * d, 1);
+  const known = target.filter((d) => d !== -1).reduce((a, d) => a * d, 1);
+  const out = target.map((d) => (d === -1 ? size / known : d));
+  if (out.reduce((a, d) => a * d, 1) !== size) throw new Error(`${where(layer)}: cannot reshape [${shape.join(', ')}] to [${target.join(', ')}]`);
+  return { value: g.op('Reshape', [input, g.int64s('shape', [0, ...out])]), shape: out };
+}
+
+/** BarflowLastStep (neural/layers/shiftedConv1d.ts): [N, L, C] → [N, C], the step at L − 1. */
+export function convertLastStep(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
+  if (shape.length !== 2) throw new Error(`${where(layer)}: needs a [length, channels] input, got [${shape.join(', ')}]`);
+  const step = g.op('Slice', [input, g.int64s('starts', [shape[0]! - 1]), g.int64s('ends', [shape[0]!]), g.int64s('axes', [1])]);
+  return { value: g.op('Squeeze', [step, g.int64s('axes', [1])]), shape: [shape[1]!] };
+}
