@@ -9,7 +9,7 @@ import { selectBackend } from '../../../src/training/models/neural/tfBackend.js'
 import { trainNet } from '../../../src/training/models/neural/trainLoop.js';
 import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
 import { gaussian, mulberry32 } from '../../helpers/random.js';
-import { SPECS, artifactBytes, auc, series, windows } from '../../helpers/windowSamples.js';
+import { SPECS, artifactBytes, auc, series, shuffledLabels, windows } from '../../helpers/windowSamples.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 8;
@@ -111,12 +111,7 @@ describe('lstm kind v2', () => {
     const params = lstmKind.params.parse({ units: 8, epochs: 3, batchSize: 32, learningRate: 0.03 });
     const train = input('binary', 400, 31);
     const held = input('binary', 400, 77);
-    const rand = mulberry32(5);
-    const shuffled = train.y.slice();
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-    }
+    const shuffled = shuffledLabels(train.y, 5);
     const canary = await lstmKind.load(await lstmKind.train({ ...train, y: shuffled }, params), SPECS.binary);
     const noSkill = auc(await canary.score(held.x, held.dims), held.y);
     expect(Math.abs(noSkill - 0.5)).toBeLessThan(0.12);

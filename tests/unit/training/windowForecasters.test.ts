@@ -21,7 +21,7 @@ import { resnet1dNet } from '../../../src/training/models/resnet1d/resnet1dKind.
 import { tcnNet, tcnReceptiveField } from '../../../src/training/models/tcn/tcnKind.js';
 import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
 import { gaussian, mulberry32 } from '../../helpers/random.js';
-import { SPECS, artifactBytes, auc, series, windows } from '../../helpers/windowSamples.js';
+import { SPECS, artifactBytes, auc, series, shuffledLabels, windows } from '../../helpers/windowSamples.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 16;
@@ -140,12 +140,7 @@ describe.each(CASES)('$label', ({ kind: name, net, tiny }) => {
     const p = params({ epochs: 4, batchSize: 32 });
     const train = input('binary', 500, 31);
     const held = input('binary', 400, 77);
-    const rand = mulberry32(5);
-    const shuffled = train.y.slice();
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-    }
+    const shuffled = shuffledLabels(train.y, 5);
     const canary = await kind.load(await kind.train({ ...train, y: shuffled }, p), SPECS.binary);
     expect(Math.abs(auc(await canary.score(held.x, held.dims), held.y) - 0.5)).toBeLessThan(0.12);
     const real = await kind.load(await kind.train(train, p), SPECS.binary);
