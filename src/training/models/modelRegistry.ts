@@ -58,6 +58,12 @@ export interface ModelKind<P = unknown> {
   /** false for zero-shot kinds (none yet): they load without training. */
   needsTraining: boolean;
   params: z.ZodType<P>;
+  /**
+   * Throws, saying what to change, when the params cannot take one sample of this shape (without
+   * the batch axis): a TCN whose receptive field is shorter than the window. Training calls it
+   * before the first fit.
+   */
+  checkInput?(sampleShape: number[], params: P): void;
   train(input: TrainInput, params: P): Promise<Artifact>;
   load(artifact: Artifact, objective: ObjectiveSpec): Promise<Scorer>;
 }

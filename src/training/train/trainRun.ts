@@ -65,7 +65,9 @@ export async function trainFromConfig(config: TrainConfig, configText: string, o
     throw new Error(`model.params.${issue.path.join('.')}: ${issue.message}`);
   }
   const params = parsed.data;
-  const data = loadTrainingData(config, modelView(kind.view));
+  const view = modelView(kind.view);
+  const data = loadTrainingData(config, view);
+  kind.checkInput?.(view.dims(1, data.columns.length, data.viewParams).slice(1), params);
   const fsFile = data.dataset.manifest.featureSet.file;
   const fsPath = isAbsolute(fsFile) ? fsFile : resolve(PACKAGE_ROOT, fsFile);
   const fsBytes = existsSync(fsPath) ? readFileSync(fsPath) : null;

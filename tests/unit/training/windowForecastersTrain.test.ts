@@ -4,7 +4,7 @@
  * order, a prefix of the rows predicting the same bits as the whole, and the same bundle bytes for
  * the same config and seed.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BundlePredictor } from '../../../src/serving/bundle/bundlePredictor.js';
@@ -70,6 +70,13 @@ describe('barflow train of the window forecasters', { timeout: 300_000 }, () => 
       for (const f of declared) expect(Buffer.from(prefix.fields[f]!.buffer).equals(Buffer.from(whole.fields[f]!.buffer, 0, 3000 * 8)), f).toBe(true);
     },
   );
+
+  it('a TCN whose receptive field is shorter than the window is refused before any fit', async () => {
+    const out = join(work, 'tcn-short');
+    const c = config(out, 'tcn', { filters: 2, kernelSize: 3, levels: 2 }, 'binary');
+    await expect(trainFromConfig(c.config, c.text)).rejects.toThrow(/TCN: the receptive field is 13 steps \(kernelSize 3, levels 2\), shorter than the window's 16/);
+    expect(existsSync(`${out}.checkpoint`)).toBe(false);
+  });
 
   it('same config and seed, same bundle bytes (ResNet1D: batch normalisation\'s moving statistics included)', async () => {
     for (const run of ['a', 'b']) {

@@ -24,6 +24,7 @@ export function neuralKind<S extends z.ZodType<TrainingParams>>(
     causal: true,
     needsTraining: true,
     params: params as unknown as z.ZodType<z.output<S>>,
+    ...(net.check === undefined ? {} : { checkInput: (shape: number[], p: z.output<S>) => net.check!(shape, p) }),
     train: (input, p) => trainNeuralKind(net, describe === undefined ? input : { ...input, metadata: { ...input.metadata, ...describe(input, p) } }, p),
     load: (artifact, objective) => neuralScorer(net, artifact, objective),
   };
