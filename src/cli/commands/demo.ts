@@ -11,7 +11,6 @@ import { ServiceManager } from '../../services/serviceManager.js';
 import { serviceSettingsFromEnv } from '../../services/settings.js';
 import { loadFile } from '../../streams/fileJobs.js';
 import { FEATURES_TABLE } from '../../streams/questdb/featureWriter.js';
-import { replay } from '../../streams/replay/replay.js';
 import { loadFeatureSet } from '../../operators/featureSet.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
 import { QuestDb } from '../../streams/questdb/questDb.js';
@@ -85,6 +84,7 @@ export function registerDemo(program: Command): void {
 
       console.log('\n== replay: the history through the live operators into a dataset and the features table');
       const dataset = join(out, 'dataset');
+      const { replay } = await import('../../streams/replay/replay.js');
       const summary = await replay({
         source: { kind: 'files', patterns: split.map((s) => s.historyFile) },
         questdb: endpoints.questdb,

@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import { DEFAULT_TOPOLOGY_DIR } from '../../paths.js';
 import { parseBrokers } from '../../streams/kafka/kafkaClient.js';
 import { parseQuestDbEndpoint } from '../../streams/questdb/endpoint.js';
-import { loadLiveConfig } from '../../serving/live/liveConfig.js';
-import { LiveTopology } from '../../serving/live/liveTopology.js';
 import { setLogLevel } from '../../log.js';
 import { addKafkaOption, addQuestDbOptions } from '../options.js';
 
@@ -19,6 +17,7 @@ export function registerLive(program: Command): void {
   addKafkaOption(live);
   addQuestDbOptions(live);
   live.action(async (flags: { config: string; brokers: string; questdb: string; questdbPg?: string; metricsPort?: number }, cmd: Command) => {
+    const [{ loadLiveConfig }, { LiveTopology }] = await Promise.all([import('../../serving/live/liveConfig.js'), import('../../serving/live/liveTopology.js')]);
     const config = loadLiveConfig(flags.config);
     if (flags.metricsPort !== undefined) config.metrics.port = flags.metricsPort;
     const fromCli = (name: string) => cmd.getOptionValueSource(name) === 'cli';

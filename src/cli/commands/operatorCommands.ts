@@ -3,7 +3,10 @@ import { InvalidArgumentError } from 'commander';
 import { parseAnchor } from '../../operators/anchor.js';
 import { DEFAULT_FEATURE_SET_FILE, loadFeatureSet } from '../../operators/featureSet.js';
 import { timeframeMinutes } from '../../operators/timeframe.js';
-import { computeFeatures, type OperatorJobResult, resampleFile } from '../../streams/operatorJobs.js';
+import type { OperatorJobResult } from '../../streams/operatorJobs.js';
+// Loaded by the action, not at start: every barflow command would otherwise pay for its modules
+// (the CLI's heap at start is what `validate` under a 32 MB heap has to spare; constantMemory test).
+const operatorJobs = () => import('../../streams/operatorJobs.js');
 import { formatReadSummary, summaryJson } from '../output.js';
 import { type InputFlags, addInputOptions, jobOptions } from '../options.js';
 
@@ -49,6 +52,7 @@ export function registerOperatorCommands(program: Command): void {
   rs.action(async (flags: InputFlags & { tf: string; anchor: string; out: string }) => {
     const { options, progress } = jobOptions(flags, 'resample');
     try {
+      const { resampleFile } = await operatorJobs();
       const result = await resampleFile(flags.input, { ...options, tf: flags.tf, anchor: flags.anchor, out: flags.out });
       progress.stop();
       report('resample', `${flags.tf} bars (${flags.anchor}) in ${flags.out}`, flags.out, flags, result);
@@ -71,6 +75,7 @@ export function registerOperatorCommands(program: Command): void {
     const featureSet = loadFeatureSet(flags.features);
     const { options, progress } = jobOptions(flags, 'features');
     try {
+      const { computeFeatures } = await operatorJobs();
       const result = await computeFeatures(flags.input, { ...options, featureSet, out: flags.out });
       progress.stop();
       report('features', `${featureSet.columns.length} columns of ${featureSet.name} v${featureSet.version} (schema ${featureSet.schemaHash.slice(0, 12)}) in ${flags.out}`, flags.out, flags, result);

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_FEATURE_SET_FILE } from '../../operators/featureSet.js';
 import { LAYOUTS, type Layout } from '../../streams/csv/layout.js';
 import { BARS_TABLE } from '../../streams/questdb/barWriter.js';
-import { type DatasetFormat, type ReplayProgress, type ReplaySummary, replay } from '../../streams/replay/replay.js';
+import type { DatasetFormat, ReplayProgress, ReplaySummary } from '../../streams/replay/replay.js';
 import type { ReplaySource } from '../../streams/replay/replayPlan.js';
 import { EPOCH_UNITS } from '../../time/timestamps.js';
 import { addQuestDbOptions, instantArg, questDbFrom, symbolArg, tableArg, zoneArg } from '../options.js';
@@ -137,6 +137,8 @@ export function registerReplay(program: Command): void {
     const needsQuestDb = flags.fromQuestdb || flags.toQuestdb !== undefined;
     const progress = new ReplayProgressView(progressWanted(flags.quiet || flags.json));
     try {
+      // Loaded here: see operatorCommands.ts.
+      const { replay } = await import('../../streams/replay/replay.js');
       const summary = await replay({
         source,
         read: { layout: flags.layout as Layout, tz: flags.tz, tsUnit: flags.tsUnit as 'auto', strict: flags.strict },
