@@ -20,3 +20,14 @@ export function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }
+
+/** A seeded Fisher–Yates shuffle of the labels (the leak canary's targets), the input untouched. */
+export function shuffledLabels(y: Float32Array, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const out = y.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

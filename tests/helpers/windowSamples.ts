@@ -46,13 +46,3 @@ export function auc(score: ArrayLike<number>, y: ArrayLike<number>): number {
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * (y.length - pos));
 }
 
-/** A seeded Fisher–Yates shuffle of the labels (the leak canary's targets), the input untouched. */
-export function shuffledLabels(y: Float32Array, seed: number): Float32Array {
-  const rand = mulberry32(seed);
-  const out = y.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}

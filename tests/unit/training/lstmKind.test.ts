@@ -8,8 +8,8 @@ import { loadNeural } from '../../../src/training/models/neural/neuralModel.js';
 import { selectBackend } from '../../../src/training/models/neural/tfBackend.js';
 import { trainNet } from '../../../src/training/models/neural/trainLoop.js';
 import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
-import { gaussian, mulberry32 } from '../../helpers/random.js';
-import { SPECS, artifactBytes, auc, series, shuffledLabels, windows } from '../../helpers/windowSamples.js';
+import { gaussian, mulberry32, shuffledLabels } from '../../helpers/random.js';
+import { SPECS, artifactBytes, auc, series, windows } from '../../helpers/windowSamples.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 8;

@@ -5,7 +5,7 @@ import { lightgbmKind } from '../../../src/training/models/lightgbm/lightgbmKind
 import type { ModelKind } from '../../../src/training/models/modelRegistry.js';
 import { xgboostKind } from '../../../src/training/models/xgboost/xgboostKind.js';
 import type { ObjectiveSpec } from '../../../src/training/objectives/objective.js';
-import { gaussian, mulberry32 } from '../../helpers/random.js';
+import { gaussian, mulberry32, shuffledLabels } from '../../helpers/random.js';
 
 /**
  * The leak canary of the tree kinds: with the targets shuffled, a model learns nothing that holds
@@ -26,16 +26,6 @@ function rows(n: number, seed: number): { x: Float32Array; signal: Float64Array 
     signal[i] = x[i * F]! + 0.5 * x[i * F + 1]! + 0.7 * gaussian(rand);
   }
   return { x, signal };
-}
-
-function shuffled(y: Float32Array, seed: number): Float32Array {
-  const rand = mulberry32(seed);
-  const out = y.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 async function heldOut(kind: ModelKind<never>, params: unknown, spec: ObjectiveSpec, y: Float32Array, test: { x: Float32Array }): Promise<Float64Array> {
@@ -61,13 +51,13 @@ describe.each(KINDS)('%s: the leak canary', (_, kind, raw) => {
     const yTest = Array.from(test.signal, (s) => (s > 0 ? 1 : 0));
     expect(rocAuc(await heldOut(kind, params, spec, y, test), yTest)).toBeGreaterThan(0.8);
     // 1,000 held-out rows: the AUC's standard error is about 0.018; 0.06 is over three of them.
-    expect(Math.abs(rocAuc(await heldOut(kind, params, spec, shuffled(y, 9), test), yTest) - 0.5)).toBeLessThan(0.06);
+    expect(Math.abs(rocAuc(await heldOut(kind, params, spec, shuffledLabels(y, 9), test), yTest) - 0.5)).toBeLessThan(0.06);
   });
 
   it('regression: held-out R² not above 0 on shuffled targets, clearly above on the real ones', async () => {
     const spec: ObjectiveSpec = { objective: 'regression', quantiles: [] };
     const y = Float32Array.from(train.signal);
     expect(regressionMetrics(await heldOut(kind, params, spec, y, test), test.signal).r2).toBeGreaterThan(0.5);
-    expect(regressionMetrics(await heldOut(kind, params, spec, shuffled(y, 9), test), test.signal).r2).toBeLessThan(0.02);
+    expect(regressionMetrics(await heldOut(kind, params, spec, shuffledLabels(y, 9), test), test.signal).r2).toBeLessThan(0.02);
   });
 });

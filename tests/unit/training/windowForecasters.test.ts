@@ -20,8 +20,8 @@ import { nhitsNet } from '../../../src/training/models/nhits/nhitsKind.js';
 import { resnet1dNet } from '../../../src/training/models/resnet1d/resnet1dKind.js';
 import { tcnNet, tcnReceptiveField } from '../../../src/training/models/tcn/tcnKind.js';
 import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
-import { gaussian, mulberry32 } from '../../helpers/random.js';
-import { SPECS, artifactBytes, auc, series, shuffledLabels, windows } from '../../helpers/windowSamples.js';
+import { gaussian, mulberry32, shuffledLabels } from '../../helpers/random.js';
+import { SPECS, artifactBytes, auc, series, windows } from '../../helpers/windowSamples.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 16;
