@@ -58,7 +58,7 @@ export function registerModels(program: Command): void {
       const dataset = openDataset(flags.dataset, { columns: [] });
       const { BundlePredictor } = await serving();
       const predictor = await BundlePredictor.open(flags.bundle, dataset.manifest.featureSet.schemaHash);
-      const table = openDataset(flags.dataset, { columns: predictor.bundle.manifest.features.columns }).table;
+      const table = openDataset(flags.dataset, { columns: predictor.inputColumns }).table;
       const rows = Int32Array.from({ length: table.n }, (_, i) => i);
       const pred = await predictor.predictTable(table, rows);
       const out = createWriteStream(flags.out);

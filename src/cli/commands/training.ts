@@ -43,12 +43,15 @@ export function registerTraining(program: Command): void {
     .description('compute labels (triple barrier, forward returns, meta-labels) from the bars after each dataset row; written to labels/<name>.arrow beside the features and listed in manifest.json')
     .requiredOption('-d, --dataset <dir>', 'dataset folder written by barflow replay')
     .option('-c, --config <file>', 'label config (YAML; docs/validation.md lists every field)', join(DEFAULT_TOPOLOGY_DIR, 'labels.yaml'))
+    .option('--shuffle <seed>', 'a permutation null: each target\'s values moved to other rows by a seeded permutation (label spans stay with their rows); for leak canaries and skill tests', intArg(0))
+    .option('--name <name>', 'the label set\'s name [the config\'s]')
     .option('--json', 'print the summary as JSON', false)
-    .action(async (flags: { dataset: string; config: string; json: boolean }) => {
+    .action(async (flags: { dataset: string; config: string; json: boolean; shuffle?: number; name?: string }) => {
       const { readLabelConfig, writeLabels, BARRIER_STATUS } = await labelsModule();
       const started = performance.now();
-      const config = readLabelConfig(flags.config);
-      const result = writeLabels(flags.dataset, config, readFileSync(flags.config, 'utf8'), process.argv.slice(1));
+      const read = readLabelConfig(flags.config);
+      const config = flags.name === undefined ? read : { ...read, name: flags.name };
+      const result = writeLabels(flags.dataset, config, readFileSync(flags.config, 'utf8'), process.argv.slice(1), flags.shuffle === undefined ? {} : { shuffleSeed: flags.shuffle });
       if (flags.json) {
         console.log(JSON.stringify(result.entry));
         return;

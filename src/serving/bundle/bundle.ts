@@ -25,7 +25,7 @@ export function writeBundle(dir: string, manifest: Omit<BundleManifest, 'files'>
   rmSync(tmp, { recursive: true, force: true });
   const listed: Record<string, string> = {};
   for (const [path, bytes] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (path === 'manifest.json' || path.includes('..') || path.startsWith('/')) throw new Error(`bundle file name ${path} is not allowed`);
+    if (path === 'manifest.json' || path.split('/').includes('..') || path.startsWith('/')) throw new Error(`bundle file name ${path} is not allowed`);
     mkdirSync(dirname(join(tmp, path)), { recursive: true });
     writeFileSync(join(tmp, path), bytes);
     listed[path] = sha256(bytes);
@@ -40,7 +40,25 @@ export function writeBundle(dir: string, manifest: Omit<BundleManifest, 'files'>
 }
 
 function referencedFiles(m: BundleManifest): string[] {
-  return [...m.model.files, m.features.file, m.scaler, m.calibrator, m.metrics, m.training.config];
+  const members = (m.model.members ?? []).flatMap((x) => [...x.files, x.scaler]);
+  const regime = m.regime === undefined ? [] : [m.regime.file];
+  const bases = (m.ensemble?.bases ?? []).map((b) => `${b.dir}/manifest.json`);
+  return [...m.model.files, m.features.file, m.scaler, m.calibrator, m.metrics, m.training.config, ...members, ...regime, ...bases];
+}
+
+/**
+ * The files of a bundle nested in another (an ensemble's base): its own manifest, with the sha256
+ * of its files, beside them under `prefix`, so it opens on its own and its parent lists every byte.
+ */
+export function nestedBundleFiles(prefix: string, manifest: Omit<BundleManifest, 'files'>, files: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  const listed: Record<string, string> = {};
+  for (const [path, bytes] of [...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) listed[path] = sha256(bytes);
+  const full = BundleManifestSchema.parse({ ...manifest, files: listed });
+  for (const ref of referencedFiles(full)) if (!(ref in listed)) throw new Error(`bundle manifest names ${ref}, which is not among the files written`);
+  const out = new Map<string, Uint8Array>();
+  for (const [path, bytes] of files) out.set(`${prefix}/${path}`, bytes);
+  out.set(`${prefix}/manifest.json`, Buffer.from(`${JSON.stringify(full, null, 2)}\n`));
+  return out;
 }
 
 /**

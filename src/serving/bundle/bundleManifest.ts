@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OBJECTIVES } from '../../training/objectives/objective.js';
+import { INTERVAL_METHODS, OBJECTIVES } from '../../training/objectives/objective.js';
 
 /**
  * `manifest.json` of a model bundle: a folder of data only (nothing in it is executed as code).
@@ -40,7 +40,7 @@ const Training = z.object({
   code: z.object({ package: z.literal('barflow'), version: z.string(), gitCommit: z.string().nullable() }),
 });
 
-const Family = z.enum(['linear', 'tree', 'neural']);
+const Family = z.enum(['linear', 'tree', 'neural', 'ensemble']);
 const ViewNameSchema = z.enum(['tabular', 'window', 'multi_resolution']);
 
 const common = {
@@ -71,18 +71,35 @@ const BundleManifestV2 = z
         kind: z.string(),
         family: Family,
         causal: z.boolean(),
-        format: z.enum(['onnx', 'tfjs']),
-        /** The model files, relative to the bundle (model/model.onnx; or model.json + weights for tfjs). */
+        format: z.enum(['onnx', 'tfjs', 'json']),
+        /** The model files, relative to the bundle (model/model.onnx; or model.json + weights for tfjs; an ensemble's meta-learner under meta/). */
         files: z.array(z.string()).min(1),
         view: z.object({ name: ViewNameSchema, params: z.record(z.string(), z.unknown()) }).strict(),
         objective: z.enum(OBJECTIVES),
         /** Quantile levels (objective quantile), else empty. */
         quantiles: z.array(z.number()),
+        /** The conformal interval (config `conformal`): its method and coverage; jackknife_plus also the fold models. */
+        interval: z.object({ method: z.enum(INTERVAL_METHODS), coverage: z.number().gt(0).lt(1), folds: z.number().int().positive().optional() }).strict().optional(),
+        /** jackknife_plus: the fold models, each with its own scaler, scored after the final model. */
+        members: z.array(z.object({ files: z.array(z.string()).min(1), scaler: z.string() }).strict()).optional(),
         outputs: z.array(z.string()).min(1),
         rawOutputs: z.array(z.string()).min(1),
         exporter: z.object({ package: z.literal('barflow'), version: z.string() }).strict(),
       })
       .strict(),
+    /** The regime filter (config `regime`): regime_score in every prediction. */
+    regime: z.object({ method: z.literal('hmm'), file: z.string(), columns: z.array(z.string()).min(1), states: z.number().int().min(2) }).strict().optional(),
+    /** An ensemble: its base bundles (each a complete bundle in its folder, checksummed here too) and how they are combined. */
+    ensemble: z
+      .object({
+        form: z.enum(['stacking', 'voting']),
+        meta: z.object({ kind: z.string(), params: z.record(z.string(), z.unknown()) }).strict(),
+        bases: z.array(z.object({ dir: z.string(), kind: z.string(), view: z.string() }).strict()).min(1),
+        states: z.number().int().min(0),
+        inputs: z.array(z.string()).min(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import type { FeatureSet } from '../../operators/featureSet.js';
 import { PREDICTION_FIELDS, type Predictor } from '../predictor.js';
-import { type LiveRow, modelView } from '../../training/views/modelView.js';
+import type { LiveRow } from '../../training/views/modelView.js';
+import type { LiveRegime } from '../bundle/bundlePredictor.js';
 import type { WindowSpec } from './recentRows.js';
 
 export type { LiveRow };
@@ -15,6 +16,8 @@ export interface RowPredictor {
   readonly lead: number;
   /** The window it reads (window models), to be kept per symbol in the live state. */
   readonly window?: WindowSpec;
+  /** The regime filter it reads (bundles trained with a regime), kept per symbol in the live state. */
+  readonly regime?: LiveRegime;
   predictRows(rows: readonly LiveRow[]): Promise<Float64Array[]>;
 }
 
@@ -39,15 +42,16 @@ export async function bundleRows(dir: string, featureSet: FeatureSet): Promise<R
   // onnxruntime-node loads only when a bundle is served.
   const { BundlePredictor } = await import('../bundle/bundlePredictor.js');
   const b = await BundlePredictor.open(dir, featureSet.schemaHash);
-  const names = featureSet.columns.map((c) => c.name);
-  const index = Int32Array.from(b.bundle.manifest.features.columns, (c) => {
-    const i = names.indexOf(c);
-    if (i < 0) throw new Error(`bundle ${dir}: column ${c} is not in feature set ${featureSet.name}`);
-    return i;
-  });
-  const view = b.bundle.manifest.model.view;
-  const window = modelView(view.name).liveWindow(view.params, index);
-  return { name: b.name, version: b.version, fields: b.fields, lead: b.fields.indexOf(b.declared[0]!), ...(window === undefined ? {} : { window }), predictRows: (rows) => b.predictLive(rows, index) };
+  const live = b.bindLive(featureSet.columns.map((c) => c.name), `feature set ${featureSet.name}`);
+  return {
+    name: b.name,
+    version: b.version,
+    fields: b.fields,
+    lead: b.fields.indexOf(b.declared[0]!),
+    ...(live.window === undefined ? {} : { window: live.window }),
+    ...(live.regime === undefined ? {} : { regime: live.regime }),
+    predictRows: (rows) => live.predict(rows),
+  };
 }
 
 export type FallbackReason = 'error' | 'non_finite';
@@ -72,6 +76,14 @@ export class LiveModel {
     if (p !== undefined && f !== undefined && (p.length !== f.length || p.columns.join() !== f.columns.join())) {
       throw new Error(`the primary and the fallback read different windows (${p.length} × ${p.columns.length} and ${f.length} × ${f.columns.length}): serve at most one window shape`);
     }
+    return p ?? f;
+  }
+
+  /** The regime filter the served models read (at most one: the fallback's must be the primary's or absent). */
+  get regime(): LiveRegime | undefined {
+    const p = this.primary.regime;
+    const f = this.fallback?.regime;
+    if (p !== undefined && f !== undefined && JSON.stringify(p.doc) !== JSON.stringify(f.doc)) throw new Error('the primary and the fallback have different regime filters: serve at most one');
     return p ?? f;
   }
 

@@ -54,6 +54,7 @@ interface PendingRow {
   ts: number;
   values: Float64Array;
   window: Float64Array | null;
+  regime: Float64Array | null;
 }
 
 /** What is collected between two sends, and the promise that it (and every send before it) was acknowledged. */
@@ -127,7 +128,7 @@ export class LiveOutputs implements LiveOutput {
     return new Slot(p.features + p.predictions + p.dlq);
   }
 
-  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null): void {
+  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null, regime: Float64Array | null = null): void {
     const t = this.t;
     const s = this.slot;
     const value = encodeFeatureRow(t.featureSet, t.format, symbol, ts, values);
@@ -143,7 +144,7 @@ export class LiveOutputs implements LiveOutput {
     }
     if (t.model !== null) {
       // The row's values buffer is reused by the engine: the prediction step gets a copy.
-      s.pending.push({ symbol, ts, values: values.slice(), window });
+      s.pending.push({ symbol, ts, values: values.slice(), window, regime: regime === null ? null : regime.slice() });
       s.add(t.partitions.features + this.predictionsPartition.of(symbol), 512);
     }
     if (s.full) this.close();

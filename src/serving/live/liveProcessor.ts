@@ -7,6 +7,7 @@ import { isWatermark } from '../../operators/rx.js';
 import { decodeBarEvent } from '../../streams/kafka/barMessage.js';
 import { LiveSymbol } from './liveSymbol.js';
 import type { WindowSpec } from './recentRows.js';
+import type { LiveRegime } from '../bundle/bundlePredictor.js';
 
 /** One message of the bar topic, as the processor needs it. */
 export interface LiveMessage {
@@ -22,7 +23,8 @@ export interface LiveMessage {
 export interface LiveOutput {
   /** A feature row. `values` is the engine's buffer, rewritten by the next bar: encode it now. */
   /** `window`: the window model's rows ending with this one (a copy), null while too short or when none is served. */
-  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null): void;
+  /** `regime`: the served bundle's regime filter's state probabilities after this row (a reused buffer), null without one. */
+  row(symbol: string, ts: number, values: Float64Array, message: LiveMessage, window: Float64Array | null, regime?: Float64Array | null): void;
   reject(message: LiveMessage, violation: Violation): void;
   /** An exact copy of the symbol's last bar: dropped, only counted. */
   duplicate(message: LiveMessage): void;
@@ -47,6 +49,8 @@ export class LiveProcessor {
     private readonly maxMessageBytes: number,
     /** The rows a served window model reads, kept per symbol and in its snapshots. */
     private readonly window?: WindowSpec,
+    /** The served bundle's regime filter, stepped on every row of a symbol and kept in its snapshots. */
+    private readonly regime?: LiveRegime,
   ) {}
 
   process(m: LiveMessage, out: LiveOutput): void {
@@ -101,7 +105,13 @@ export class LiveProcessor {
       recent.push(event.ts, engine.row);
       window = recent.window();
     }
-    out.row(event.symbol, event.ts, engine.row, m, window);
+    let regime: Float64Array | null = null;
+    if (this.regime !== undefined) {
+      const cols = this.regime.columns;
+      const row = engine.row;
+      regime = s.regimeFor(this.regime.doc).step((j) => row[cols[j]!]!);
+    }
+    out.row(event.symbol, event.ts, engine.row, m, window, regime);
     return null;
   }
 
@@ -119,6 +129,6 @@ export class LiveProcessor {
 
   /** Puts states back as a snapshot left them (before any message of their partition is processed). */
   restore(symbol: string, bytes: Uint8Array): void {
-    this.symbols.set(symbol, LiveSymbol.restore(symbol, bytes, this.featureSet, this.window));
+    this.symbols.set(symbol, LiveSymbol.restore(symbol, bytes, this.featureSet, this.window, this.regime?.doc));
   }
 }

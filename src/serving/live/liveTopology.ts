@@ -142,7 +142,7 @@ export class LiveTopology {
       groupId: c.kafka.groupId,
       fromBeginning: c.kafka.fromBeginning,
       intervalMs: c.commitIntervalMs,
-      newProcessor: () => new LiveProcessor(this.featureSet, c.maxMessageBytes, this.model?.window),
+      newProcessor: () => new LiveProcessor(this.featureSet, c.maxMessageBytes, this.model?.window, this.model?.regime),
       drainOutputs: async () => {
         await this.featureWriter?.drain();
         for (const w of this.predictionWriters.values()) await w.drain();

@@ -58,7 +58,7 @@ export async function evaluateBundle(bundleDir: string, datasetDir: string, conf
       writeFileSync(folds, bundle.file('folds.json'));
     } else {
       const predictor = await BundlePredictor.open(bundleDir, probe.manifest.featureSet.schemaHash);
-      const table = openDataset(datasetDir, { columns: m.features.columns }).table;
+      const table = openDataset(datasetDir, { columns: predictor.inputColumns }).table;
       const pred = await predictor.predictTable(table, Int32Array.from({ length: table.n }, (_, i) => i));
       // Only rows after everything training saw (its last row and its last label end) are out of sample.
       const spans = (JSON.parse(Buffer.from(bundle.file('folds.json')).toString('utf8')) as { spans: { ts: number[]; t1: (number | null)[] } }).spans;

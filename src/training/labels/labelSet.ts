@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Prng } from '../models/neural/prng.js';
 import { Dictionary, Float64, Int32, Int8, Table, TimestampMillisecond, Utf8, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { type Dataset, openDataset } from '../dataset.js';
 import { type DatasetManifest, type LabelEntry, writeManifest } from '../datasetManifest.js';
@@ -133,9 +134,10 @@ function forEachSymbol(table: FeatureTable, fn: (start: number, end: number) => 
 }
 
 /** Labels the dataset and writes `labels/<name>.arrow` plus its manifest entry (replacing one of the same name). */
-export function writeLabels(datasetDir: string, config: LabelConfig, configText: string, command: string[], options: { cwd?: string } = {}): LabelSetResult {
+export function writeLabels(datasetDir: string, config: LabelConfig, configText: string, command: string[], options: { cwd?: string; shuffleSeed?: number } = {}): LabelSetResult {
   const dataset = openDataset(datasetDir, { columns: [] });
   const result = computeLabels(dataset, config, options);
+  if (options.shuffleSeed !== undefined) shuffleTargets(result.columns, options.shuffleSeed);
   const table = dataset.table;
   const symbolNames = new Array<string>(table.n);
   for (let i = 0; i < table.n; i++) symbolNames[i] = table.symbols[table.symbolCodes[i]!]!;
@@ -174,6 +176,26 @@ export function writeLabels(datasetDir: string, config: LabelConfig, configText:
   manifest.labels!.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   writeManifest(join(datasetDir, 'manifest.json'), manifest);
   return { ...result, file, entry };
+}
+
+/**
+ * A permutation null: each target's values (and its `<name>_ret` beside it) moved to other
+ * labelled rows by one seeded permutation, while every row keeps its own label span (`_t1`), so
+ * purging and embargo work exactly as on the real labels. A model trained on it can only show
+ * skill through a leak: the leak canary of the training paths, and a null for skill tests.
+ */
+function shuffleTargets(columns: LabelColumn[], seed: number): void {
+  const prng = new Prng(seed);
+  for (const c of columns.filter((x) => x.target)) {
+    const rows: number[] = [];
+    for (let i = 0; i < c.values.length; i++) if (!Number.isNaN(c.values[i]!)) rows.push(i);
+    const order = prng.permutation(rows.length);
+    const moved = [c, ...columns.filter((x) => x.name === `${c.name}_ret`)];
+    for (const col of moved) {
+      const before = Float64Array.from(rows, (r) => col.values[r]!);
+      rows.forEach((r, k) => (col.values[r] = before[order[k]!]!));
+    }
+  }
 }
 
 function countValues(values: Float64Array): { known: number; missing: number; up: number; down: number; zero: number } {

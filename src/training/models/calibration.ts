@@ -7,7 +7,16 @@ import { sigmoid } from './logistic/logisticRegression.js';
  * linearly between its knots and clipped outside them, as scikit-learn's IsotonicRegression with
  * out_of_bounds='clip'). Both are plain data in the bundle.
  */
-export type Calibrator = { kind: 'none' } | { kind: 'temperature'; temperature: number } | { kind: 'isotonic'; x: number[]; y: number[] };
+export type Calibrator =
+  | { kind: 'none' }
+  | { kind: 'temperature'; temperature: number }
+  | { kind: 'isotonic'; x: number[]; y: number[] }
+  /**
+   * Double calibration: isotonic first (fixes the shape of the reliability curve), then a
+   * temperature on its output, both on the same calibration rows. Isotonic alone leaves flat steps
+   * at 0 and 1 on a small slice; the temperature pulls those back from certainty.
+   */
+  | { kind: 'isotonic_temperature'; x: number[]; y: number[]; temperature: number };
 
 const EPS = 1e-12;
 
@@ -103,25 +112,36 @@ export function calibrate(c: Calibrator, p: number): number {
       return p;
     case 'temperature':
       return sigmoid(logit(p) / c.temperature);
-    case 'isotonic': {
-      const { x, y } = c;
-      if (p <= x[0]!) return y[0]!;
-      if (p >= x[x.length - 1]!) return y[y.length - 1]!;
-      let lo = 0;
-      let hi = x.length - 1;
-      while (hi - lo > 1) {
-        const m = (lo + hi) >> 1;
-        if (x[m]! <= p) lo = m;
-        else hi = m;
-      }
-      const w = (p - x[lo]!) / (x[hi]! - x[lo]!);
-      return y[lo]! + w * (y[hi]! - y[lo]!);
-    }
+    case 'isotonic_temperature':
+      return sigmoid(logit(isotonicAt(c.x, c.y, p)) / c.temperature);
+    case 'isotonic':
+      return isotonicAt(c.x, c.y, p);
   }
+}
+
+/** The isotonic step function at p: linear between knots, clipped outside them. */
+function isotonicAt(x: readonly number[], y: readonly number[], p: number): number {
+  if (p <= x[0]!) return y[0]!;
+  if (p >= x[x.length - 1]!) return y[y.length - 1]!;
+  let lo = 0;
+  let hi = x.length - 1;
+  while (hi - lo > 1) {
+    const m = (lo + hi) >> 1;
+    if (x[m]! <= p) lo = m;
+    else hi = m;
+  }
+  const w = (p - x[lo]!) / (x[hi]! - x[lo]!);
+  return y[lo]! + w * (y[hi]! - y[lo]!);
 }
 
 export function fitCalibrator(kind: Calibrator['kind'], p: ArrayLike<number>, y: ArrayLike<number>): Calibrator {
   if (kind === 'temperature') return fitTemperature(p, y);
   if (kind === 'isotonic') return fitIsotonic(p, y);
+  if (kind === 'isotonic_temperature') {
+    const iso = fitIsotonic(p, y) as { kind: 'isotonic'; x: number[]; y: number[] };
+    const stepped = Float64Array.from({ length: p.length }, (_, i) => isotonicAt(iso.x, iso.y, p[i]!));
+    const t = fitTemperature(stepped, y) as { kind: 'temperature'; temperature: number };
+    return { kind: 'isotonic_temperature', x: iso.x, y: iso.y, temperature: t.temperature };
+  }
   return { kind: 'none' };
 }

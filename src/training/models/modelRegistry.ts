@@ -37,7 +37,8 @@ export interface TrainInput {
 
 /** A trained model as files (names relative to the bundle's model/ folder); `format` says how they run. */
 export interface Artifact {
-  format: 'onnx' | 'tfjs';
+  /** json: plain data a kind reads itself (an ensemble's pool weights). */
+  format: 'onnx' | 'tfjs' | 'json';
   files: Map<string, Uint8Array>;
 }
 
@@ -50,7 +51,7 @@ export interface Scorer {
 
 export interface ModelKind<P = unknown> {
   name: string;
-  family: 'linear' | 'tree' | 'neural';
+  family: 'linear' | 'tree' | 'neural' | 'ensemble';
   view: ViewName;
   objectives: readonly Objective[];
   /** Uses only a row's own (causal) features and the past: safe to serve live. */

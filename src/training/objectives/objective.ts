@@ -14,6 +14,26 @@ export interface ObjectiveSpec {
   objective: Objective;
   /** Quantile levels, ascending, strictly inside (0, 1); used by `quantile` only. */
   quantiles: readonly number[];
+  /** A conformal interval at `coverage` (config `conformal`): its ends are the fields intervalFields names. */
+  interval?: IntervalSpec;
+}
+
+export const INTERVAL_METHODS = ['split', 'cqr', 'jackknife_plus', 'adaptive'] as const;
+export interface IntervalSpec {
+  method: (typeof INTERVAL_METHODS)[number];
+  coverage: number;
+  /** jackknife_plus: the fold models whose predictions the raw row carries after the final model's. */
+  folds?: number;
+}
+
+/** The quantile fields of a central interval at `coverage`: 0.9 → q05, q95. */
+export function intervalFields(coverage: number): [string, string] {
+  return [quantileName((1 - coverage) / 2), quantileName((1 + coverage) / 2)];
+}
+
+/** The two levels of a central interval at `coverage`, rounded as a config writes them (0.9 → 0.05, 0.95). */
+export function intervalLevels(coverage: number): [number, number] {
+  return [Number(((1 - coverage) / 2).toFixed(9)), Number(((1 + coverage) / 2).toFixed(9))];
 }
 
 export const DEFAULT_QUANTILES = [0.05, 0.5, 0.95] as const;

@@ -1,5 +1,6 @@
 import { type Calibrator, calibrate, fitCalibrator } from '../models/calibration.js';
-import { MULTICLASS_CLASSES, type ObjectiveSpec, quantileName, rawOutputs } from './objective.js';
+import { CrossConformal, type CrossConformalJson, conformalQuantile } from '../conformal/conformal.js';
+import { MULTICLASS_CLASSES, type ObjectiveSpec, intervalFields, intervalLevels, quantileName, rawOutputs } from './objective.js';
 
 /**
  * From a scorer's raw outputs to the output contract's fields (BRIEF: p_up, e_r, q05/q50/q95,
@@ -26,8 +27,22 @@ import { MULTICLASS_CLASSES, type ObjectiveSpec, quantileName, rawOutputs } from
 export type ContractParams =
   | { objective: 'binary'; calibrator: Calibrator; expectedReturn: { up: number; notUp: number } }
   | { objective: 'multiclass'; classReturns: number[] }
-  | { objective: 'regression' }
-  | { objective: 'quantile'; conformal: { lower: number; upper: number; shift: number }[] };
+  | { objective: 'regression'; interval?: RegressionInterval }
+  | { objective: 'quantile'; conformal: { lower: number; upper: number; shift: number }[]; scores?: number[] };
+
+/**
+ * A regression model's conformal interval: split (and adaptive, which starts from it) keeps the
+ * absolute residuals |y − ŷ| of the calibration slice, sorted, and their conformal quantile as the
+ * half width; jackknife_plus keeps the out-of-fold residuals of every fold (CV+, Barber et al. 2021).
+ */
+export type RegressionInterval = { method: 'split' | 'adaptive'; halfWidth: number; scores: number[] } | { method: 'jackknife_plus'; cross: CrossConformalJson };
+
+/** Options of a contract fit beyond its rows: the probability calibrator and the conformal interval. */
+export interface ContractOptions {
+  calibration: Calibrator['kind'];
+  /** jackknife_plus: the out-of-fold residuals and their folds (the contract cannot compute them from the calibration slice). */
+  cross?: CrossConformalJson;
+}
 
 export function declaredOutputs(spec: ObjectiveSpec): string[] {
   switch (spec.objective) {
@@ -36,10 +51,15 @@ export function declaredOutputs(spec: ObjectiveSpec): string[] {
     case 'multiclass':
       return ['p_up', 'e_r', 'uncertainty', 'p_down', 'p_timeout'];
     case 'regression':
-      return ['e_r'];
+      return spec.interval === undefined ? ['e_r'] : ['e_r', ...intervalFields(spec.interval.coverage), 'uncertainty'];
     case 'quantile':
       return [...spec.quantiles.map(quantileName), ...(spec.quantiles.includes(0.5) ? ['e_r'] : []), 'uncertainty'];
   }
+}
+
+/** Width of a raw row the contract reads: the scorer's outputs, and a jackknife+ row's fold predictions after them. */
+export function contractWidth(spec: ObjectiveSpec): number {
+  return rawOutputs(spec).length + (spec.interval?.method === 'jackknife_plus' ? (spec.interval.folds ?? 0) : 0);
 }
 
 /** What fitting the contract sees: the raw scores of the calibration rows and targets of the fitted rows. */
@@ -51,6 +71,7 @@ export interface ContractFitInput {
   /** Per fitted row: the target and the return it ended with. */
   fitted: { y: ArrayLike<number>; ret: ArrayLike<number> };
   calibration: Calibrator['kind'];
+  cross?: CrossConformalJson;
 }
 
 export function fitContract(spec: ObjectiveSpec, input: ContractFitInput): ContractParams {
@@ -64,10 +85,38 @@ export function fitContract(spec: ObjectiveSpec, input: ContractFitInput): Contr
     case 'multiclass':
       return { objective: 'multiclass', classReturns: MULTICLASS_CLASSES.map((_, k) => meanWhere(input.fitted, (y) => y === k)) };
     case 'regression':
-      return { objective: 'regression' };
-    case 'quantile':
-      return { objective: 'quantile', conformal: conformalShifts(spec.quantiles, input.raw, input.y) };
+      return spec.interval === undefined ? { objective: 'regression' } : { objective: 'regression', interval: regressionInterval(spec, input) };
+    case 'quantile': {
+      if (spec.interval === undefined) return { objective: 'quantile', conformal: conformalShifts(spec.quantiles, input.raw, input.y) };
+      const [lo, hi] = intervalLevels(spec.interval.coverage);
+      const pair = centralPairs(spec.quantiles).filter(([a, b]) => Math.abs(spec.quantiles[a]! - lo) < 1e-9 && Math.abs(spec.quantiles[b]! - hi) < 1e-9);
+      if (pair.length !== 1) throw new Error(`conformal ${spec.interval.method} at coverage ${spec.interval.coverage} needs quantile levels ${lo} and ${hi} (the model has ${spec.quantiles.join(', ')})`);
+      const scores = cqrScores(spec.quantiles, input.raw, input.y, pair[0]!);
+      return { objective: 'quantile', conformal: [{ lower: pair[0]![0], upper: pair[0]![1], shift: scoreQuantile(scores, spec.interval.coverage) }], ...(spec.interval.method === 'adaptive' ? { scores } : {}) };
+    }
   }
+}
+
+function regressionInterval(spec: ObjectiveSpec, input: ContractFitInput): RegressionInterval {
+  const interval = spec.interval!;
+  if (interval.method === 'jackknife_plus') {
+    if (input.cross === undefined) throw new Error('jackknife_plus needs the out-of-fold residuals of the folds');
+    return { method: 'jackknife_plus', cross: input.cross };
+  }
+  if (interval.method !== 'split' && interval.method !== 'adaptive') throw new Error(`conformal ${interval.method} is for quantile models (objective quantile); a regression model takes split, jackknife_plus or adaptive`);
+  // The raw row of a regression model is [e_r] (the final model's; a jackknife row has more).
+  const w = input.raw.length / Math.max(1, input.y.length);
+  const scores: number[] = [];
+  for (let i = 0; i < input.y.length; i++) if (!Number.isNaN(input.y[i]!)) scores.push(Math.abs(input.y[i]! - input.raw[i * w]!));
+  scores.sort((a, b) => a - b);
+  return { method: interval.method, halfWidth: scoreQuantile(scores, interval.coverage), scores };
+}
+
+/** The conformal quantile of sorted scores, 0 for none; +∞ (MAPIE's rule) when the slice is too small for the level is kept finite as the widest score. */
+function scoreQuantile(sorted: readonly number[], coverage: number): number {
+  if (sorted.length === 0) return 0;
+  const q = conformalQuantile(sorted, coverage);
+  return Number.isFinite(q) ? q : sorted[sorted.length - 1]!;
 }
 
 /** The central intervals of the levels: index pairs (a, 1 − a), outermost first. */
@@ -82,27 +131,31 @@ function centralPairs(levels: readonly number[]): [number, number][] {
 
 /** CQR: per central interval, the shift of both ends that makes it cover its level on the calibration rows. */
 function conformalShifts(levels: readonly number[], raw: Float64Array, y: ArrayLike<number>): { lower: number; upper: number; shift: number }[] {
-  const k = levels.length;
-  const n = y.length;
-  const row = new Float64Array(k);
   return centralPairs(levels).map(([lo, hi]) => {
-    const scores: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (Number.isNaN(y[i]!)) continue;
-      for (let j = 0; j < k; j++) row[j] = raw[i * k + j]!;
-      row.sort();
-      // Scaled by the interval's width: volatility moves between the calibration slice and later
-      // rows, and the width moves with it, so a relative widening transfers where an absolute one
-      // does not (the locally adaptive CQR).
-      const width = Math.max(row[hi]! - row[lo]!, Number.MIN_VALUE);
-      scores.push(Math.max(row[lo]! - y[i]!, y[i]! - row[hi]!) / width);
-    }
-    scores.sort((a, b) => a - b);
-    const rank = Math.ceil((scores.length + 1) * (levels[hi]! - levels[lo]!));
     // Fewer calibration rows than the level needs: the widest score (a conservative interval).
-    const shift = scores.length === 0 ? 0 : scores[Math.min(scores.length, rank) - 1]!;
+    const shift = scoreQuantile(cqrScores(levels, raw, y, [lo, hi]), levels[hi]! - levels[lo]!);
     return { lower: lo, upper: hi, shift };
   });
+}
+
+/**
+ * The CQR scores of the calibration rows for one central pair, sorted: max(q_lo − y, y − q_hi)
+ * divided by the interval's width. Scaled, because volatility moves between the calibration slice
+ * and later rows and the width moves with it, so a relative widening transfers where an absolute
+ * one does not (the locally adaptive CQR; MAPIE's plain CQR is the same with width 1).
+ */
+function cqrScores(levels: readonly number[], raw: Float64Array, y: ArrayLike<number>, [lo, hi]: [number, number]): number[] {
+  const k = levels.length;
+  const row = new Float64Array(k);
+  const scores: number[] = [];
+  for (let i = 0; i < y.length; i++) {
+    if (Number.isNaN(y[i]!)) continue;
+    for (let j = 0; j < k; j++) row[j] = raw[i * k + j]!;
+    row.sort();
+    const width = Math.max(row[hi]! - row[lo]!, Number.MIN_VALUE);
+    scores.push(Math.max(row[lo]! - y[i]!, y[i]! - row[hi]!) / width);
+  }
+  return scores.sort((a, b) => a - b);
 }
 
 function meanWhere(rows: { y: ArrayLike<number>; ret: ArrayLike<number> }, keep: (y: number) => boolean): number {
@@ -123,6 +176,8 @@ export class OutputContract {
   /** Width of a raw score row. */
   readonly width: number;
   private readonly sorted: Float64Array;
+  private readonly cross: CrossConformal | null;
+  private readonly ends = new Float64Array(2);
 
   constructor(
     readonly spec: ObjectiveSpec,
@@ -130,8 +185,10 @@ export class OutputContract {
   ) {
     if (params.objective !== spec.objective) throw new Error(`the contract parameters are for objective ${params.objective}, the model's is ${spec.objective}`);
     this.fields = declaredOutputs(spec);
-    this.width = rawOutputs(spec).length;
+    this.width = contractWidth(spec);
     this.sorted = new Float64Array(this.width);
+    const interval = params.objective === 'regression' ? params.interval : undefined;
+    this.cross = interval?.method === 'jackknife_plus' ? CrossConformal.fromJson(interval.cross) : null;
   }
 
   /**
@@ -145,7 +202,8 @@ export class OutputContract {
       return new OutputContract(spec, { objective: 'binary', calibrator: doc.calibrator as Calibrator, expectedReturn: { up: nan(er.up), notUp: nan(er.notUp) } });
     }
     if (spec.objective === 'multiclass') return new OutputContract(spec, { objective: 'multiclass', classReturns: (doc.classReturns as unknown[]).map(nan) });
-    if (spec.objective === 'quantile') return new OutputContract(spec, { objective: 'quantile', conformal: (doc.conformal ?? []) as { lower: number; upper: number; shift: number }[] });
+    if (spec.objective === 'quantile') return new OutputContract(spec, { objective: 'quantile', conformal: (doc.conformal ?? []) as { lower: number; upper: number; shift: number }[], ...(Array.isArray(doc.scores) ? { scores: doc.scores as number[] } : {}) });
+    if (spec.objective === 'regression' && doc.interval !== undefined) return new OutputContract(spec, { objective: 'regression', interval: doc.interval as RegressionInterval });
     return new OutputContract(spec, { objective: spec.objective } as ContractParams);
   }
 
@@ -172,9 +230,23 @@ export class OutputContract {
         out[at + 4] = timeout;
         return;
       }
-      case 'regression':
-        out[at] = raw[r]!;
+      case 'regression': {
+        const e = raw[r]!;
+        out[at] = e;
+        const interval = p.interval;
+        if (interval === undefined) return;
+        if (this.cross !== null) {
+          this.cross.interval(raw.subarray(r + 1, r + this.width), this.ends);
+          out[at + 1] = this.ends[0]!;
+          out[at + 2] = this.ends[1]!;
+        } else {
+          const h = (interval as { halfWidth: number }).halfWidth;
+          out[at + 1] = e - h;
+          out[at + 2] = e + h;
+        }
+        out[at + 3] = out[at + 2]! - out[at + 1]!;
         return;
+      }
       case 'quantile': {
         // Crossing quantiles are sorted: the rearrangement of Chernozhukov et al. (2010), which
         // never increases the pinball loss.

@@ -58,10 +58,13 @@ export function resolveColumns(config: Pick<TrainConfig, 'features'>, all: reado
   return kept;
 }
 
-export function loadTrainingData(config: TrainConfig, view: ModelView): TrainingData {
+/** `extraColumns`: columns loaded beside the model's, which it does not read (the regime's observations). */
+export function loadTrainingData(config: Pick<TrainConfig, 'dataset' | 'features' | 'labels' | 'objective' | 'view'>, view: ModelView, extraColumns: readonly string[] = []): TrainingData {
   const probe = openDataset(config.dataset, { columns: [] });
   const columns = resolveColumns(config, probe.manifest.featureSet.columns, probe.manifest.featureSet.roles, config.dataset);
-  const dataset = openDataset(config.dataset, { columns });
+  const unknown = extraColumns.filter((c) => !probe.manifest.featureSet.columns.includes(c));
+  if (unknown.length > 0) throw new Error(`regime.features: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in the dataset's feature set (${config.dataset})`);
+  const dataset = openDataset(config.dataset, { columns: [...new Set([...columns, ...extraColumns])] });
   const labels = openLabels(dataset, config.labels.set);
   const name = config.labels.target;
   const target = labels.column(name);

@@ -17,6 +17,8 @@ export interface LiveRow {
   values: Float64Array;
   /** The window's rows (oldest first, the model's columns), null while too short or when no window is kept. */
   window: Float64Array | null;
+  /** The regime filter's state probabilities after this row, when the served bundle has a regime. */
+  regime?: Float64Array | null;
 }
 
 export interface ModelView {
