@@ -24,6 +24,7 @@ import { liveBench } from './live.js';
 import { benchQuestDbFeatures } from './questdbFeatures.js';
 import { replayBench } from './replay.js';
 import { inferenceBench } from './inference.js';
+import { ensembleBench } from './ensembles.js';
 
 const FILE = benchInput();
 
@@ -145,5 +146,10 @@ Object.assign(figures, { replay_arrow_rows_per_s: replayFigures[0]!.perSecond, r
 for (const f of await inferenceBench()) {
   const k = `${f.kind}_${f.objective}`;
   Object.assign(figures, { [`infer_${k}_p50_us`]: f.p50_us, [`infer_${k}_p99_us`]: f.p99_us, [`infer_${k}_rows_per_s`]: f.batch_rows_per_s, [`train_${k}_rows_per_s`]: f.train_rows_per_s, ...(f.train_s_per_epoch === null ? {} : { [`train_${k}_s_per_epoch`]: f.train_s_per_epoch }) });
+}
+console.log('\n## Ensembles, one row through the live serving path');
+for (const f of await ensembleBench()) {
+  const k = f.ensemble.split(' ')[0]!;
+  Object.assign(figures, { [`ensemble_${k}_p50_us`]: f.p50_us, [`ensemble_${k}_p99_us`]: f.p99_us, [`ensemble_${k}_bases_p50_us`]: f.bases_p50_us });
 }
 console.log(JSON.stringify(figures));

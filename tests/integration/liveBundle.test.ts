@@ -155,3 +155,18 @@ describe('barflow live serving a trained bundle', { timeout: 600_000 }, () => {
     expectSame(want, live);
   });
 });
+
+describe('barflow live serving an ensemble with a regime (issue 17)', { timeout: 600_000 }, () => {
+  it('stacking (a tabular and a window base, ridge meta on their outputs and the filtered regime): every field, regime_score too, equals barflow predict bit for bit across a kill -9 (the HMM filter\'s state in the snapshots)', async () => {
+    const { bundle, want } = await trainAndPredict(
+      'it-stack',
+      '{ kind: stacking, base: [ { kind: lightgbm, params: { numRounds: 20, numLeaves: 7 } }, { kind: dlinear, params: { epochs: 1, movingAverage: 5 }, view: { seqLen: 8 } } ], meta: { kind: ridge }, innerFolds: 2, regimeInputs: true }',
+      ['features: [rsi14_1m, natr14_1m, retstd20_1m, rsi14_15m]', 'regime: { method: hmm, states: 2 }'],
+    );
+    expect(want.rows.size).toBeGreaterThan(1000);
+    const regime = want.fields.indexOf('regime_score');
+    for (const v of want.rows.values()) if (v[0] !== '') expect(Number.isFinite(Number(v[regime]))).toBe(true);
+    const { live } = await liveRun(bundle, 'it-stack', want.fields);
+    expectSame(want, live);
+  });
+});

@@ -86,19 +86,23 @@ describe('live windows (RecentRows) against the batch WindowView', () => {
 });
 
 describe('state snapshots', () => {
-  it('restore snapshots of the first format (no recent rows), written before window models, to the same engine state', async () => {
+  it('restore snapshots of the first and second formats (no recent rows; no regime state), written before window models and regimes, to the same engine state', async () => {
     const { LiveSymbol } = await import('../../../src/serving/live/liveSymbol.js');
     const proc = new LiveProcessor(featureSet, 65536);
     bars.slice(0, 500).forEach((b, i) => proc.process(message(i, b), new Windows()));
-    const v2 = proc.takeDirty()[0]!.snapshot();
-    // Format 1: a 9-value header (format 1) and the engine right after it.
-    const v1 = Buffer.concat([v2.subarray(0, 72), v2.subarray(80)]);
+    const v3 = proc.takeDirty()[0]!.snapshot();
+    // Format 1: a 9-value header (format 1) and the engine right after it; format 2: a 10-value header.
+    const v1 = Buffer.concat([v3.subarray(0, 72), v3.subarray(88)]);
     v1.writeDoubleLE(1, 0);
-    const a = LiveSymbol.restore('ES', v2, featureSet);
-    const b = LiveSymbol.restore('ES', v1, featureSet, spec);
-    expect(Buffer.from(b.engine!.snapshot()).equals(Buffer.from(a.engine!.snapshot()))).toBe(true);
-    expect(b.offset).toBe(a.offset);
-    expect(b.recent!.window()).toBeNull();
-    expect(() => LiveSymbol.restore('ES', Buffer.concat([Buffer.from(new Float64Array([7]).buffer), v2.subarray(8)]), featureSet)).toThrow(/format 7, expected 2/);
+    const v2 = Buffer.concat([v3.subarray(0, 80), v3.subarray(88)]);
+    v2.writeDoubleLE(2, 0);
+    const a = LiveSymbol.restore('ES', v3, featureSet);
+    for (const old of [v1, v2]) {
+      const b = LiveSymbol.restore('ES', old, featureSet, spec);
+      expect(Buffer.from(b.engine!.snapshot()).equals(Buffer.from(a.engine!.snapshot()))).toBe(true);
+      expect(b.offset).toBe(a.offset);
+      expect(b.recent!.window()).toBeNull();
+    }
+    expect(() => LiveSymbol.restore('ES', Buffer.concat([Buffer.from(new Float64Array([7]).buffer), v3.subarray(8)]), featureSet)).toThrow(/format 7, expected 3/);
   });
 });
