@@ -61,6 +61,22 @@ export function registerModels(program: Command): void {
       const table = openDataset(flags.dataset, { columns: predictor.inputColumns }).table;
       const rows = Int32Array.from({ length: table.n }, (_, i) => i);
       const pred = await predictor.predictTable(table, rows);
+      const interval = predictor.bundle.manifest.model.interval;
+      let adaptiveNote = '';
+      if (interval?.method === 'adaptive') {
+        // The level adapts to realised misses, which needs the outcomes: the bundle's labels in this dataset.
+        const m = predictor.bundle.manifest;
+        const labelled = (dataset.manifest.labels ?? []).some((l) => l.name === m.training.labels.set && l.targets.some((t) => t.name === m.training.labels.target));
+        if (labelled) {
+          const { openLabels } = await import('../../training/labels/labelSet.js');
+          const { adaptIntervals } = await import('../../training/conformal/adaptiveIntervals.js');
+          const labels = openLabels(dataset, m.training.labels.set);
+          const target = m.training.labels.target;
+          const y = labels.entry.columns.includes(`${target}_ret`) ? labels.column(`${target}_ret`) : labels.column(target);
+          const r = adaptIntervals(predictor.outputContract.params, interval.coverage, interval.gamma ?? 0.005, table, rows, pred.fields, { y, t1: labels.t1Of(target) });
+          adaptiveNote = `; adaptive intervals: ${r.observed} outcomes observed once their labels ended, ${r.observed === 0 ? 0 : ((1 - r.missed / r.observed) * 100).toFixed(1)}% covered (nominal ${(interval.coverage * 100).toFixed(0)}%)`;
+        } else adaptiveNote = `; adaptive intervals need the outcomes (label set ${m.training.labels.set}, target ${m.training.labels.target}), which ${flags.dataset} lacks: the intervals are the calibration slice's`;
+      }
       const out = createWriteStream(flags.out);
       const hash = predictor.bundle.manifest.features.schemaHash;
       out.write(`ts,symbol,model,version,schema_hash,${predictor.fields.join(',')}\n`);
@@ -77,7 +93,7 @@ export function registerModels(program: Command): void {
       }
       out.end();
       await once(out, 'finish');
-      console.log(`${table.n} rows → ${flags.out}: ${answered} predicted, ${table.n - answered} without (features warming up)`);
+      console.log(`${table.n} rows → ${flags.out}: ${answered} predicted, ${table.n - answered} without (features warming up)${adaptiveNote}`);
     });
 
   program

@@ -79,7 +79,7 @@ const BundleManifestV2 = z
         /** Quantile levels (objective quantile), else empty. */
         quantiles: z.array(z.number()),
         /** The conformal interval (config `conformal`): its method and coverage; jackknife_plus also the fold models. */
-        interval: z.object({ method: z.enum(INTERVAL_METHODS), coverage: z.number().gt(0).lt(1), folds: z.number().int().positive().optional() }).strict().optional(),
+        interval: z.object({ method: z.enum(INTERVAL_METHODS), coverage: z.number().gt(0).lt(1), folds: z.number().int().positive().optional(), gamma: z.number().gt(0).lt(1).optional() }).strict().optional(),
         /** jackknife_plus: the fold models, each with its own scaler, scored after the final model. */
         members: z.array(z.object({ files: z.array(z.string()).min(1), scaler: z.string() }).strict()).optional(),
         outputs: z.array(z.string()).min(1),

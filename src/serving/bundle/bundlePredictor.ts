@@ -96,6 +96,11 @@ export class BundlePredictor {
     return new BundlePredictor(bundle, scoring, contract, regime);
   }
 
+  /** The output contract (its fitted parameters: calibrator, conformal scores). */
+  get outputContract(): OutputContract {
+    return this.contract;
+  }
+
   get name(): string {
     return this.bundle.manifest.name;
   }

@@ -24,6 +24,8 @@ export interface IntervalSpec {
   coverage: number;
   /** jackknife_plus: the fold models whose predictions the raw row carries after the final model's. */
   folds?: number;
+  /** adaptive: the step of the level update. */
+  gamma?: number;
 }
 
 /** The quantile fields of a central interval at `coverage`: 0.9 → q05, q95. */

@@ -59,7 +59,7 @@ export function objectiveSpecOf(config: TrainConfig): ObjectiveSpec {
   if (forQuantile && config.objective !== 'quantile') throw new Error(`conformal ${c.method} conformalises a quantile model's interval: use objective quantile (or conformal split / jackknife_plus for objective regression)`);
   if (!forQuantile && config.objective !== 'regression') throw new Error(`conformal ${c.method} gives an interval around a regression model's e_r: use objective regression (or conformal cqr with objective quantile)`);
   if (c.method === 'jackknife_plus' && config.cv.method === 'cpcv') throw new Error('conformal jackknife_plus needs each row tested by one fold: use cv.method purged_kfold or walk_forward, not cpcv');
-  return { ...spec, interval: { method: c.method, coverage: c.coverage, ...(c.method === 'jackknife_plus' ? { folds: 0 } : {}) } };
+  return { ...spec, interval: { method: c.method, coverage: c.coverage, ...(c.method === 'jackknife_plus' ? { folds: 0 } : {}), ...(c.method === 'adaptive' ? { gamma: c.gamma } : {}) } };
 }
 
 /**

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../../src/serving/bundle/bundle.js';
 import { BundlePredictor } from '../../../src/serving/bundle/bundlePredictor.js';
+import { adaptIntervals } from '../../../src/training/conformal/adaptiveIntervals.js';
 import { openDataset } from '../../../src/training/dataset.js';
+import type { FeatureTable } from '../../../src/training/featureTable.js';
+import { openLabels } from '../../../src/training/labels/labelSet.js';
 import { parseTrainConfig } from '../../../src/training/train/trainConfig.js';
 import { trainFromConfig } from '../../../src/training/train/trainRun.js';
 import { sampleDataset, tableBefore } from '../../helpers/sampleDataset.js';
@@ -51,6 +54,12 @@ async function predictsCausally(dir: string): Promise<{ p: BundlePredictor; fiel
     k++;
   }
   return { p, fields: whole.fields, answered, n: table.n };
+}
+
+/** The whole table's row of a (prefix) table's row, by symbol and time. */
+function rowOf(whole: FeatureTable, table: FeatureTable, k: number): number {
+  const code = whole.symbols.indexOf(table.symbols[table.symbolCodes[k]!]!);
+  return whole.symbolStart[code]! + (k - table.symbolStart[table.symbolCodes[k]!]!);
 }
 
 describe('ensembles, regime and conformal intervals', { timeout: 600_000 }, () => {
@@ -153,6 +162,31 @@ describe('ensembles, regime and conformal intervals', { timeout: 600_000 }, () =
     expect(r.manifest.model.outputs).toEqual(['q10', 'q50', 'q90', 'e_r', 'uncertainty', 'regime_score']);
     const { fields } = await predictsCausally(join(work, 'cqr'));
     for (let i = 0; i < fields.q10!.length; i++) if (!Number.isNaN(fields.q10![i]!)) expect(fields.q10![i]! <= fields.q50![i]! && fields.q50![i]! <= fields.q90![i]!).toBe(true);
+  });
+
+  it('conformal adaptive (Gibbs and Candès): the level follows realised misses once each label has ended; causal; long-run coverage near nominal', async () => {
+    await train('aci', { objective: 'quantile', model: LGBM, conformal: { method: 'adaptive', coverage: 0.9, gamma: 0.01 } });
+    const p = await BundlePredictor.open(join(work, 'aci'));
+    const dataset = openDataset(ds, { columns: p.inputColumns });
+    const labels = openLabels(dataset, 'reference');
+    const outcomes = { y: labels.column('tb_ret'), t1: labels.t1Of('tb') };
+    const run = async (table: FeatureTable) => {
+      const rows = Int32Array.from({ length: table.n }, (_, i) => i);
+      const pred = await p.predictTable(table, rows);
+      // A prefix table's rows are the whole's first rows of each symbol: map the outcomes onto them.
+      const at = (arr: Float64Array) => Float64Array.from(rows, (r) => arr[rowOf(dataset.table, table, r)]!);
+      const r = adaptIntervals(p.outputContract.params, 0.9, 0.01, table, rows, pred.fields, { y: at(outcomes.y), t1: at(outcomes.t1) });
+      return { pred, r };
+    };
+    const whole = await run(dataset.table);
+    expect(Math.abs(1 - whole.r.missed / whole.r.observed - 0.9)).toBeLessThan(0.03);
+    const cut = Float64Array.from(dataset.table.ts).sort()[Math.floor(dataset.table.n / 2)]!;
+    const before = tableBefore(dataset.table, cut);
+    const part = await run(before);
+    for (let k = 0; k < before.n; k++) {
+      const r = rowOf(dataset.table, before, k);
+      for (const f of ['q05', 'q95', 'uncertainty']) expect(Object.is(part.pred.fields[f]![k], whole.pred.fields[f]![r]), `${f} at row ${r}`).toBe(true);
+    }
   });
 
   it('clear refusals: a conformal method for the wrong objective, jackknife+ with CPCV or an ensemble, gated weights without a regime', async () => {
