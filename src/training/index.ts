@@ -31,3 +31,11 @@ export { type TrainConfig, TrainConfigSchema, parseTrainConfig, readTrainConfig 
 export { type TrainProgress, type TrainResult, trainFromConfig } from './train/trainRun.js';
 export { type ClassificationMetrics, type ReliabilityBin, classificationMetrics, reliabilityTable, rocAuc } from './evaluation/classificationMetrics.js';
 export { type Evaluation, evaluateBundle } from './evaluation/evaluate.js';
+// Ensembles, regime and conformal intervals (docs/ensembles.md).
+export { type BaseModelConfig, type ConformalConfig, type ModelSection, type RegimeConfig, type StackingConfig, type VotingConfig, isEnsemble } from './train/trainConfig.js';
+export { type GaussianHmmParams, HmmFilter, filterSequence, fitGaussianHmm, highVolatilityState } from './regime/gaussianHmm.js';
+export { type RegimeDoc, RegimeFilter, filterTable, fitRegime } from './regime/regimeModel.js';
+export { CrossConformal, type CrossConformalJson, conformalQuantile, cqrShift, splitConformal } from './conformal/conformal.js';
+export { AdaptiveConformal } from './conformal/adaptiveConformal.js';
+export { type Outcomes, adaptIntervals } from './conformal/adaptiveIntervals.js';
+export { poolKind } from './ensembles/poolKind.js';

@@ -44,7 +44,15 @@ export function registerModels(program: Command): void {
       }
       console.log(`bundle ${result.manifest.name} ${result.manifest.version} (${result.manifest.model.kind}) → ${config.out}`);
       console.log(`  objective ${result.objective}: ${result.manifest.model.outputs.join(', ')}`);
+      const ensemble = result.manifest.ensemble;
+      if (ensemble !== undefined) console.log(`  ${ensemble.form} of ${ensemble.bases.map((b) => b.kind).join(', ')}; the folds below are nested CV (each outer fold's bases and meta-learner fitted on its training rows only)`);
       for (const c of result.cv) console.log(`  fold ${String(c.fold).padStart(2)}  rows ${String(c.metrics.n).padStart(7)}  ${formatMetrics(result.objective, c.metrics)}`);
+      if (ensemble !== undefined) {
+        const { readFileSync } = await import('node:fs');
+        const metrics = JSON.parse(readFileSync(join(config.out, 'metrics.json'), 'utf8')) as { bases?: { base: number; kind: string; oof: Parameters<typeof formatMetrics>[1] }[] };
+        for (const b of metrics.bases ?? []) console.log(`  base ${b.base} (${b.kind}) out of fold: ${formatMetrics(result.objective, b.oof)}`);
+      }
+      if (result.manifest.regime !== undefined) console.log(`  regime: ${result.manifest.regime.method}, ${result.manifest.regime.states} states on ${result.manifest.regime.columns.join(', ')} (regime_score: the filtered probability of the high-volatility state)`);
     });
 
   program
