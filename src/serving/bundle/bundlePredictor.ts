@@ -3,7 +3,7 @@ import type { FeatureTable } from '../../training/featureTable.js';
 import { modelKind } from '../../training/models/index.js';
 import type { ScalerParams } from '../../training/models/scaler.js';
 import type { ObjectiveSpec } from '../../training/objectives/objective.js';
-import { OutputContract, contractWidth } from '../../training/objectives/outputContract.js';
+import { OutputContract } from '../../training/objectives/outputContract.js';
 import { type RegimeDoc, filterTable, parseRegimeDoc } from '../../training/regime/regimeModel.js';
 import { type LiveRow, modelView } from '../../training/views/modelView.js';
 import type { WindowSpec } from '../live/recentRows.js';
@@ -182,4 +182,3 @@ export class BundlePredictor {
   private bound: { index: Int32Array; binding: LiveBinding } | null = null;
 }
 
-export { contractWidth };

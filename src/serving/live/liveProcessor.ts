@@ -106,11 +106,7 @@ export class LiveProcessor {
       window = recent.window();
     }
     let regime: Float64Array | null = null;
-    if (this.regime !== undefined) {
-      const cols = this.regime.columns;
-      const row = engine.row;
-      regime = s.regimeFor(this.regime.doc).step((j) => row[cols[j]!]!);
-    }
+    if (this.regime !== undefined) regime = s.regimeFor(this.regime.doc).stepRow(engine.row, this.regime.columns);
     out.row(event.symbol, event.ts, engine.row, m, window, regime);
     return null;
   }

@@ -75,12 +75,12 @@ export function ensemblePath(config: TrainConfig, spec: ObjectiveSpec, metadata:
     kind: b.kind, params: b.params, spec: baseSpec, inputs: b.inputs, targets, contract: { calibration: config.calibration.method }, fraction: config.calibration.fraction, seed: config.seed, metadata, checkpointDir: dir, onStep: ctx.step(label),
   });
   /** Fits every base on `train` and writes their raw-like outputs of `test` into `values` (dataset row × bases × width). */
-  const fitAndPredict = async (train: Int32Array, test: ArrayLike<number>, values: Float64Array, ctx: FitContext, label: string): Promise<Fitted[]> => {
+  const fitAndPredict = async (train: Int32Array, test: ArrayLike<number>, values: Float64Array | null, ctx: FitContext, label: string): Promise<Fitted[]> => {
     const fits: Fitted[] = [];
     for (const [i, b] of bases.entries()) {
       const fit = await fitOnRows(baseRequest(b, `${ctx.dir}-base${i}`, ctx, `${label} base ${i} (${b.kind.name})`), train);
       fits.push(fit);
-      if (test.length === 0) continue;
+      if (values === null) continue;
       const out = await predictRows(fit, b.inputs, test);
       const declared = fit.contract.fields;
       const picks = fields.map((f) => declared.indexOf(f));
@@ -146,8 +146,7 @@ export function ensemblePath(config: TrainConfig, spec: ObjectiveSpec, metadata:
       // The bases' out-of-fold metrics, from the outer folds (each base as its own model).
       const baseMetrics: ObjectiveMetrics[] = [];
       const c = common();
-      const finalValues = blank();
-      const fits = await fitAndPredict(rows, [], finalValues, ctx, 'final');
+      const fits = await fitAndPredict(rows, [], null, ctx, 'final');
       for (const [i, b] of bases.entries()) {
         const tested = meta.rows;
         const bs = declaredOutputs(baseSpec);

@@ -2,7 +2,7 @@ import { lightgbmKind } from '../models/lightgbm/lightgbmKind.js';
 import { linearKind } from '../models/linear/linearKind.js';
 import { logisticKind } from '../models/logistic/logisticKind.js';
 import type { ModelKind, Scorer } from '../models/modelRegistry.js';
-import { type ObjectiveSpec, quantileName, rawOutputs } from '../objectives/objective.js';
+import { type ObjectiveSpec, rawOutputs } from '../objectives/objective.js';
 import { poolKind } from './poolKind.js';
 
 /**
@@ -97,4 +97,3 @@ export function metaChoice(e: EnsembleSpec, spec: ObjectiveSpec): MetaChoice {
   }
 }
 
-export { quantileName };

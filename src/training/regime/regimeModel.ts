@@ -81,10 +81,17 @@ export class RegimeFilter {
     this.filter = new HmmFilter(doc.hmm);
   }
 
-  /** Steps on a row whose observation values are `value(j)`; returns the filtered state probabilities (a reused buffer). */
-  step(value: (j: number) => number): Float64Array {
+  /** Steps on a live feature row (`columns`: the observations' indices in it); returns the filtered state probabilities (a reused buffer). */
+  stepRow(row: ArrayLike<number>, columns: ArrayLike<number>): Float64Array {
     const { mean, std } = this.doc;
-    for (let j = 0; j < this.obs.length; j++) this.obs[j] = (value(j) - mean[j]!) / std[j]!;
+    for (let j = 0; j < this.obs.length; j++) this.obs[j] = (row[columns[j]!]! - mean[j]!) / std[j]!;
+    return this.filter.step(this.obs);
+  }
+
+  /** The same on row r of a table's observation columns: the same arithmetic, so the same bits. */
+  stepColumns(cols: readonly Float64Array[], r: number): Float64Array {
+    const { mean, std } = this.doc;
+    for (let j = 0; j < this.obs.length; j++) this.obs[j] = (cols[j]![r]! - mean[j]!) / std[j]!;
     return this.filter.step(this.obs);
   }
 
@@ -109,7 +116,7 @@ export function filterTable(doc: RegimeDoc, table: FeatureTable): Float64Array {
   const out = new Float64Array(table.n * states);
   for (let k = 0; k < table.symbols.length; k++) {
     const f = new RegimeFilter(doc);
-    for (let r = table.symbolStart[k]!; r < table.symbolStart[k + 1]!; r++) out.set(f.step((j) => cols[j]![r]!), r * states);
+    for (let r = table.symbolStart[k]!; r < table.symbolStart[k + 1]!; r++) out.set(f.stepColumns(cols, r), r * states);
   }
   return out;
 }
