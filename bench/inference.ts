@@ -45,6 +45,9 @@ const MODELS: { kind: string; objective: string; runtime: string; params: Record
   { kind: 'lstm', objective: 'binary', runtime: ORT, params: { units: 16, epochs: 1, batchSize: 512 } },
   // The window forecasters at their default sizes, one epoch each (docs/models-conv.md).
   ...['tcn', 'inceptiontime', 'resnet1d', 'dlinear', 'nbeats', 'nhits'].map((kind) => ({ kind, objective: 'binary', runtime: ORT, params: { epochs: 1 } })),
+  // The attention and probabilistic forecasters at their default sizes, one epoch each, on the
+  // quantile objective they exist for (docs/models-attention.md).
+  ...['patchtst', 'itransformer', 'tft', 'deepar', 'quantile_rnn'].map((kind) => ({ kind, objective: 'quantile', runtime: ORT, params: { epochs: 1 } })),
 ];
 
 /** A native library a kind needs: its loader, the error it throws when the library is missing, and how to get it. */

@@ -20,7 +20,7 @@ export { renderBacktestReport } from './backtest/report/htmlReport.js';
 export * from './overfitting/index.js';
 // Models, training and evaluation (docs/training.md).
 export { MODEL_KINDS, kindsFor, modelKind } from './models/index.js';
-export type { Artifact, ModelKind, Scorer, TrainInput } from './models/modelRegistry.js';
+export type { Artifact, Explanation, ModelKind, Scorer, TrainInput } from './models/modelRegistry.js';
 export { DEFAULT_QUANTILES, MULTICLASS_CLASSES, OBJECTIVES, type Objective, type ObjectiveSpec, pinball, quantileName, rawOutputs } from './objectives/objective.js';
 export { type ContractParams, OutputContract, declaredOutputs, fitContract } from './objectives/outputContract.js';
 export { type LiveRow, MODEL_VIEWS, type ModelView, type ViewName, type ViewParams, modelView } from './views/modelView.js';

@@ -143,10 +143,14 @@ describe('barflow live serving a trained bundle', { timeout: 600_000 }, () => {
   });
 
   // The graph nets of issue 16: causal shifted-slice convolutions and the last step (TCN); max
-  // pooling, reshapes and fixed interpolation kernels (N-HiTS, quantile).
+  // pooling, reshapes and fixed interpolation kernels (N-HiTS, quantile); and of issue 18.
   it.each([
     ['TCN', 'it-tcn', '{ kind: tcn, params: { filters: 4, kernelSize: 3, levels: 2, epochs: 1, batchSize: 512 } }', []],
     ['N-HiTS', 'it-nhits', '{ kind: nhits, params: { units: 16, horizon: 4, epochs: 1, batchSize: 512 } }', ['objective: quantile']],
+    // Issue 18: RevIN, patches, attention and layer norm (PatchTST); variable selection, an LSTM,
+    // causal interpretable attention and the GRNs' ELU (TFT).
+    ['PatchTST', 'it-patchtst', '{ kind: patchtst, params: { patchLen: 4, stride: 2, dModel: 8, heads: 2, epochs: 1, batchSize: 512 } }', ['objective: quantile']],
+    ['TFT', 'it-tft', '{ kind: tft, params: { hidden: 8, heads: 2, epochs: 1, batchSize: 512 } }', ['objective: quantile']],
   ])('%s (window view, ONNX): predictions equal barflow predict bit for bit across a kill -9', async (_label, name, model, extra) => {
     const { bundle, want } = await trainAndPredict(name, model, ['features: [close_1m, rsi14_1m, atr14_1m, macdhist_5m, rsi14_15m]', 'view: { seqLen: 8 }', ...extra]);
     expect(want.rows.size).toBeGreaterThan(1000);

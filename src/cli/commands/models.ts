@@ -61,7 +61,8 @@ export function registerModels(program: Command): void {
     .requiredOption('-b, --bundle <dir>', 'model bundle (barflow train)')
     .requiredOption('-d, --dataset <dir>', 'dataset folder (its feature set must be the bundle\'s)')
     .requiredOption('-o, --out <file>', 'predictions CSV to write')
-    .action(async (flags: { bundle: string; dataset: string; out: string }) => {
+    .option('--explain <file>', 'also write the model\'s inspection weights per row to this CSV (tft: attention_lag<k> over the window, selection_<feature>)')
+    .action(async (flags: { bundle: string; dataset: string; out: string; explain?: string }) => {
       const { openDataset } = await datasets();
       const dataset = openDataset(flags.dataset, { columns: [] });
       const { BundlePredictor } = await serving();
@@ -102,6 +103,18 @@ export function registerModels(program: Command): void {
       out.end();
       await once(out, 'finish');
       console.log(`${table.n} rows → ${flags.out}: ${answered} predicted, ${table.n - answered} without (features warming up)${adaptiveNote}`);
+      if (flags.explain !== undefined) {
+        const { columns, values } = await predictor.explainTable(table, rows);
+        const ex = createWriteStream(flags.explain);
+        ex.write(`ts,symbol,${columns.join(',')}\n`);
+        for (let i = 0; i < table.n; i++) {
+          const line = values.map((v) => (Number.isNaN(v[i]!) ? '' : String(v[i]!))).join(',');
+          if (!ex.write(`${formatTs(table.ts[i]!)},${table.symbols[table.symbolCodes[i]!]},${line}\n`)) await once(ex, 'drain');
+        }
+        ex.end();
+        await once(ex, 'finish');
+        console.log(`inspection weights (${columns.length} per row) → ${flags.explain}`);
+      }
     });
 
   program

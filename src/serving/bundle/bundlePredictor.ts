@@ -139,6 +139,38 @@ export class BundlePredictor {
     return { rows: Int32Array.from(rows), fields };
   }
 
+  /**
+   * The model's inspection weights for the rows (Scorer.explain: the TFT's attention over the
+   * window and its variable selection), one column per step (`attention_lag0` is the row's own
+   * step) or per feature (`selection_<feature>`); NaN where a row is not answered. Refuses a
+   * bundle whose kind has no explanation.
+   */
+  async explainTable(table: FeatureTable, rows: ArrayLike<number>, batchSize = 8192): Promise<{ columns: string[]; values: Float64Array[] }> {
+    const kind = this.bundle.manifest.model.kind;
+    if (!(this.scoring instanceof ModelScoring)) throw new Error(`bundle ${this.name}: an ensemble (${kind}) has no explanation; explain one of its bases`);
+    const n = rows.length;
+    let columns: string[] | null = null;
+    let values: Float64Array[] = [];
+    for (let s = 0; s < n; s += batchSize) {
+      const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, k) => rows[s + k]!);
+      const r = await this.scoring.explain(table, idx);
+      if (r === null) throw new Error(`bundle ${this.name}: model kind ${kind} has no explanation (the tft has: attention and variable selection weights)`);
+      if (columns === null) {
+        const features = this.scoring.inputColumns;
+        columns = r.explanation.parts.flatMap((p) => Array.from({ length: p.width }, (_, j) => (p.axis === 'steps' ? `${p.name}_lag${p.width - 1 - j}` : `${p.name}_${features[j]}`)));
+        values = columns.map(() => new Float64Array(n).fill(Number.NaN));
+      }
+      let col = 0;
+      for (const p of r.explanation.parts) {
+        r.answered.forEach((i, k) => {
+          for (let j = 0; j < p.width; j++) values[col + j]![s + i] = p.values[k * p.width + j]!;
+        });
+        col += p.width;
+      }
+    }
+    return { columns: columns ?? [], values };
+  }
+
   /** Binds the bundle to a live feature set's columns (by name): the window and regime state it needs per symbol, and the batch call. */
   bindLive(featureColumns: readonly string[], where = 'the feature set'): LiveBinding {
     return this.bindLiveBy((c) => {

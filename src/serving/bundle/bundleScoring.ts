@@ -1,6 +1,6 @@
 import type { FeatureTable } from '../../training/featureTable.js';
 import { baseFields, metaChoice } from '../../training/ensembles/metaLearner.js';
-import type { Scorer } from '../../training/models/modelRegistry.js';
+import type { Explanation, Scorer } from '../../training/models/modelRegistry.js';
 import { type ScalerParams, scaleInto } from '../../training/models/scaler.js';
 import type { ObjectiveSpec } from '../../training/objectives/objective.js';
 import type { LiveRow, ModelView, ViewParams } from '../../training/views/modelView.js';
@@ -69,6 +69,21 @@ export class ModelScoring implements RawScoring {
         return { answered, raw: answered.length === 0 ? new Float64Array(0) : await this.score(samples, answered.length) };
       },
     };
+  }
+
+  /** The final model's inspection weights for the rows it can answer (Scorer.explain), or null when its kind has none. */
+  async explain(table: FeatureTable, rows: readonly number[]): Promise<{ answered: number[]; explanation: Explanation } | null> {
+    const m = this.members[0]!;
+    if (m.scorer.explain === undefined) return null;
+    const ok = new Set(Array.from(this.view.answerable(table, this.inputColumns, this.params, rows)));
+    const answered: number[] = [];
+    rows.forEach((r, i) => ok.has(r) && answered.push(i));
+    const idx = answered.map((i) => rows[i]!);
+    const f = this.inputColumns.length;
+    const x = new Float32Array(idx.length * this.view.steps(this.params) * f);
+    const samples = this.view.samples(table, this.inputColumns, this.params, idx);
+    scaleInto(m.scaler, samples, samples.length / f, x, 0);
+    return { answered, explanation: await m.scorer.explain(x, this.view.dims(idx.length, f, this.params)) };
   }
 
   /** Scales raw samples (float64: one array per sample, or one holding them all) into float32 per member and scores them. */

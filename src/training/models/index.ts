@@ -11,6 +11,11 @@ import { resnet1dKind } from './resnet1d/resnet1dKind.js';
 import { dlinearKind } from './dlinear/dlinearKind.js';
 import { nbeatsKind } from './nbeats/nbeatsKind.js';
 import { nhitsKind } from './nhits/nhitsKind.js';
+import { patchTstKind } from './patchtst/patchTstKind.js';
+import { iTransformerKind } from './itransformer/iTransformerKind.js';
+import { tftKind } from './tft/tftKind.js';
+import { deepArKind } from './deepar/deepArKind.js';
+import { quantileRnnKind } from './quantilernn/quantileRnnKind.js';
 
 /** The registry: one line per model. */
 export const MODEL_KINDS: readonly ModelKind<never>[] = [
@@ -21,6 +26,11 @@ export const MODEL_KINDS: readonly ModelKind<never>[] = [
   dlinearKind as ModelKind<never>,
   nbeatsKind as ModelKind<never>,
   nhitsKind as ModelKind<never>,
+  patchTstKind as ModelKind<never>,
+  iTransformerKind as ModelKind<never>,
+  tftKind as ModelKind<never>,
+  deepArKind as ModelKind<never>,
+  quantileRnnKind as ModelKind<never>,
 ];
 
 export function modelKind(name: string): ModelKind<unknown> {

@@ -47,6 +47,16 @@ export interface Scorer {
   /** Column names of the matrix: rawOutputs(objective) (objectives/objective.ts). */
   readonly outputs: readonly string[];
   score(x: Float32Array, dims: number[]): Promise<Float64Array>;
+  /** Kinds that can say what their prediction looked at (the TFT): weights per row, for inspection. */
+  explain?(x: Float32Array, dims: number[]): Promise<Explanation>;
+}
+
+/**
+ * Inspection weights per row, in parts: each part row-major n × width, its columns one per window
+ * step (`axis: 'steps'`, oldest first, the row's own step last) or one per input feature.
+ */
+export interface Explanation {
+  parts: { name: string; axis: 'steps' | 'features'; width: number; values: Float64Array }[];
 }
 
 export interface ModelKind<P = unknown> {

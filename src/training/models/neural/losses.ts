@@ -47,6 +47,35 @@ export interface Head {
   loss: Loss;
   /** Throws, naming the row, when a target is not what the objective expects. */
   checkTarget(y: Float32Array, what: string): void;
+  /**
+   * A layer in place of the final Activation (layers/outputHeads.ts), named `outputName`: the model
+   * outputs what it makes of the logits, and training passes the logits to `loss` as for any head.
+   */
+  outputLayer?: () => tf.layers.Layer;
+  /**
+   * Start the logit layer at zero (the standardised target's mean, unit scale) instead of a random
+   * kernel: a likelihood's location otherwise starts as a random projection of the inputs, which
+   * the scale's gradient (1/σ² on the location) leaves nearly untouched for the first epochs.
+   */
+  zeroLogits?: boolean;
+  /**
+   * The logit layer's starting bias from the training targets (as the loop sees them: standardised
+   * for returns). A quantile head starts at the targets' empirical quantiles: from zero, Adam moves
+   * a bias by about the learning rate per step, so the outer levels of a few-epoch fit stayed near
+   * the median and its intervals covered a fraction of the rows.
+   */
+  initBias?(y: Float32Array): Float32Array;
+}
+
+/** The empirical quantiles of y at the levels (linear interpolation between order statistics, type 7). */
+export function empiricalQuantiles(y: Float32Array, levels: readonly number[]): Float32Array {
+  const sorted = Float64Array.from(y).sort();
+  return Float32Array.from(levels, (p) => {
+    const h = (sorted.length - 1) * p;
+    const lo = Math.floor(h);
+    const hi = Math.min(lo + 1, sorted.length - 1);
+    return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+  });
 }
 
 /** The head (output units, activation, loss) an objective puts on top of a net's body. */
@@ -68,7 +97,14 @@ export function objectiveHead(spec: ObjectiveSpec): Head {
       return { units: 1, activation: 'linear', outputName: 'e_r', loss: meanSquaredError, checkTarget: (y, what) => checkEach(y, what, Number.isFinite, 'targets must be finite') };
     case 'quantile':
       if (spec.quantiles.length === 0) throw new Error('quantile objective: no quantile levels');
-      return { units: rawOutputs(spec).length, activation: 'linear', outputName: 'quantiles', loss: pinballLoss(spec.quantiles), checkTarget: (y, what) => checkEach(y, what, Number.isFinite, 'targets must be finite') };
+      return {
+        units: rawOutputs(spec).length,
+        activation: 'linear',
+        outputName: 'quantiles',
+        loss: pinballLoss(spec.quantiles),
+        checkTarget: (y, what) => checkEach(y, what, Number.isFinite, 'targets must be finite'),
+        initBias: (y) => empiricalQuantiles(y, spec.quantiles),
+      };
   }
 }
 

@@ -7,7 +7,9 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import type { Objective, ObjectiveSpec } from '../../objectives/objective.js';
 import type { NetBuilder } from './layers/netBuilder.js';
+import type { Head } from './losses.js';
 
 /** The training loop's own params; a net's params schema extends these. */
 export const TrainingParamsSchema = z.strictObject({
@@ -73,6 +75,10 @@ export interface NeuralNet<P extends TrainingParams = TrainingParams> {
   graph?(input: tf.SymbolicTensor, ctx: NetContext<P>, build: NetBuilder): tf.SymbolicTensor;
   /** Runs once the model is built, before training: deterministic weight set-up initializers cannot express. */
   initialize?(model: tf.LayersModel, params: P): void;
+  /** The objectives the net learns; default: every objective, with losses.ts's heads. */
+  objectives?: readonly Objective[];
+  /** The net's own head for an objective (a likelihood, monotone quantiles); default objectiveHead. */
+  head?(spec: ObjectiveSpec, params: P): Head;
   /**
    * Checks the params against the input shape before anything is built (a TCN's receptive field
    * against seqLen); throws with what to change.

@@ -13,6 +13,7 @@ import type * as ort from 'onnxruntime-node';
 import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
 import { type ObjectiveSpec, rawOutputs } from '../../objectives/objective.js';
 import type { Artifact, Scorer, TrainInput } from '../modelRegistry.js';
+import { isTargetScaled } from './layers/outputHeads.js';
 import type { NeuralNet, TrainingParams } from './net.js';
 import { type NeuralModel, loadNeural, readNeuralMetadata } from './neuralModel.js';
 import { selectBackend } from './tfBackend.js';
@@ -66,6 +67,11 @@ function targetScale(spec: ObjectiveSpec, y: Float32Array): { mean: number; std:
 }
 
 function unscaleHead(model: NeuralModel, scale: { mean: number; std: number }): void {
+  const scaled = model.layersModel.layers.find(isTargetScaled);
+  if (scaled !== undefined) {
+    scaled.setTargetScale(scale.mean, scale.std);
+    return;
+  }
   const head = model.layersModel.getLayer('logit');
   const [kernel, bias] = head.getWeights();
   const k = Float32Array.from(kernel!.dataSync(), (v) => v * scale.std);

@@ -20,7 +20,7 @@ export function neuralKind<S extends z.ZodType<TrainingParams>>(
     name,
     family: 'neural',
     view: net.inputRank === 2 ? 'window' : 'tabular',
-    objectives: OBJECTIVES,
+    objectives: net.objectives ?? OBJECTIVES,
     causal: true,
     needsTraining: true,
     params: params as unknown as z.ZodType<z.output<S>>,

@@ -8,7 +8,8 @@
  * (stacked, last step or full sequence), Dense, Activation, Dropout / SpatialDropout1D (identity at
  * inference), Flatten, Permute, Reshape, Conv1D and BarflowConv1D (valid / same / causal, strides, dilation),
  * BarflowLastStep, BatchNormalization,
- * Add, Concatenate, Max/AveragePooling1D, GlobalAverage/MaxPooling1D; the activations listed in
+ * Add, Multiply, Concatenate, Max/AveragePooling1D, GlobalAverage/MaxPooling1D, the attention nets'
+ * layers (onnxLayers/attention.ts); the activations listed in
  * onnxLayers/activations.ts. Anything else is refused with the layer's class and name.
  *
  * Determinism: value names come from a counter in walk order and the metadata is sorted by
@@ -22,6 +23,17 @@ import { convertAdd, convertBatchNorm, convertConcatenate, convertGlobalPooling1
 import { GraphBuilder } from './onnxLayers/graphBuilder.js';
 import { type Converted, where } from './onnxLayers/layerInfo.js';
 import { convertRecurrent } from './onnxLayers/recurrent.js';
+import {
+  convertLocationScale,
+  convertMonotoneQuantiles,
+  convertMultiply,
+  convertNormalization,
+  convertPatches,
+  convertPositionalEmbedding,
+  convertSelfAttention,
+  convertVariableEmbedding,
+  convertWeightedSum,
+} from './onnxLayers/attention.js';
 
 export interface TfjsOnnxOptions {
   /** Stored in metadata_props (sorted). */
@@ -64,6 +76,16 @@ const CONVERTERS: Record<string, Converter> = {
   AveragePooling1D: single(convertPooling1D),
   GlobalAveragePooling1D: single(convertGlobalPooling1D),
   GlobalMaxPooling1D: single(convertGlobalPooling1D),
+  Multiply: convertMultiply,
+  // neural/layers/selfAttention.ts, sequenceLayers.ts, outputHeads.ts
+  BarflowSelfAttention: single(convertSelfAttention),
+  BarflowNormalization: single(convertNormalization),
+  BarflowPositionalEmbedding: single(convertPositionalEmbedding),
+  BarflowPatches: single(convertPatches),
+  BarflowVariableEmbedding: single(convertVariableEmbedding),
+  BarflowWeightedSum: convertWeightedSum,
+  BarflowMonotoneQuantiles: single(convertMonotoneQuantiles),
+  BarflowLocationScale: single(convertLocationScale),
 };
 
 export const INPUT_NAME = 'x';

@@ -89,7 +89,10 @@ export async function trainNet<P extends TrainingParams>(opts: NetTrainOptions<P
   const { net, seed } = opts;
   const p = net.params.parse(opts.params);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`seed must be an integer in [0, 2^32), got ${seed}`);
-  const head = objectiveHead(opts.objective);
+  if (net.objectives !== undefined && !net.objectives.includes(opts.objective.objective)) {
+    throw new Error(`${net.label} learns ${net.objectives.join(' or ')}, not ${opts.objective.objective}`);
+  }
+  const head = net.head?.(opts.objective, p) ?? objectiveHead(opts.objective);
   const inputShape = checkRows('training', opts, net, head);
   const watch = opts.watch;
   if (watch !== undefined) {
@@ -101,6 +104,7 @@ export async function trainNet<P extends TrainingParams>(opts: NetTrainOptions<P
   if (opts.backend !== undefined || !backendSelected()) await selectBackend(opts.backend ?? 'auto');
   const backend = tf.getBackend();
   const model = buildModel(net, p, inputShape, head, seed);
+  if (head.initBias !== undefined) setLogitBias(model, head.initBias(opts.y));
   const forward = new TrainingForward(model, head);
   const optimizer = tf.train.adam(p.learningRate);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -194,8 +198,8 @@ function buildModel<P extends TrainingParams>(net: NeuralNet<P>, p: P, inputShap
   net.check?.(inputShape, p);
   // Logits, then a separate activation: training uses the stable losses on the logits, while the
   // saved model outputs probabilities (or the linear values) directly.
-  const logit = () => tf.layers.dense({ name: 'logit', units: head.units, kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.nextSeed() }) });
-  const output = () => tf.layers.activation({ name: head.outputName, activation: head.activation });
+  const logit = () => tf.layers.dense({ name: 'logit', units: head.units, kernelInitializer: head.zeroLogits === true ? tf.initializers.zeros() : tf.initializers.glorotUniform({ seed: ctx.nextSeed() }) });
+  const output = () => head.outputLayer?.() ?? tf.layers.activation({ name: head.outputName, activation: head.activation });
   let model: tf.LayersModel;
   if (net.body !== undefined) {
     const seq = tf.sequential({ name: `barflow_${net.name}` });
@@ -213,6 +217,14 @@ function buildModel<P extends TrainingParams>(net: NeuralNet<P>, p: P, inputShap
   }
   net.initialize?.(model, p);
   return model;
+}
+
+function setLogitBias(model: tf.LayersModel, bias: Float32Array): void {
+  const layer = model.getLayer('logit');
+  const [kernel] = layer.getWeights();
+  const b = tf.tensor1d(bias);
+  layer.setWeights([kernel!, b]);
+  b.dispose();
 }
 
 type CallFn = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];

@@ -7,6 +7,8 @@
  * build, so TensorFlow.js and the ONNX export run them as any other Dense.
  */
 import * as tf from '@tensorflow/tfjs';
+import { SelfAttention } from './selfAttention.js';
+import { type NormalizeOver, Normalization, Patches, PositionalEmbedding, VariableEmbedding, WeightedSum } from './sequenceLayers.js';
 import { type ConvPadding, LastStep, ShiftedConv1D } from './shiftedConv1d.js';
 
 type T = tf.SymbolicTensor;
@@ -32,7 +34,7 @@ export class NetBuilder {
     return new ShiftedConv1D({ name: this.name('conv'), filters: o.filters, kernelSize: o.kernelSize, dilationRate: o.dilation ?? 1, padding: o.padding, useBias: o.useBias ?? true, kernelInitializer: this.glorot() }).apply(x) as T;
   }
 
-  dense(x: T, units: number, activation: 'linear' | 'relu' = 'linear'): T {
+  dense(x: T, units: number, activation: 'linear' | 'relu' | 'gelu' | 'elu' | 'sigmoid' = 'linear'): T {
     return tf.layers.dense({ name: this.name('dense'), units, activation, kernelInitializer: this.glorot() }).apply(x) as T;
   }
 
@@ -45,6 +47,53 @@ export class NetBuilder {
 
   batchNorm(x: T): T {
     return tf.layers.batchNormalization({ name: this.name('bn'), axis: -1 }).apply(x) as T;
+  }
+
+  activation(x: T, activation: 'elu' | 'sigmoid' | 'softmax' | 'gelu'): T {
+    return tf.layers.activation({ name: this.name(activation), activation }).apply(x) as T;
+  }
+
+  multiply(xs: T[]): T {
+    return tf.layers.multiply({ name: this.name('multiply') }).apply(xs) as T;
+  }
+
+  selfAttention(x: T, o: { heads: number; keyDim: number; causal?: boolean; sharedValues?: boolean }): T {
+    return new SelfAttention({ name: this.name('attention'), ...o, initializers: () => this.glorot() }).apply(x) as T;
+  }
+
+  normalize(x: T, over: NormalizeOver): T {
+    return new Normalization({ name: this.name(over === 'time' ? 'revin' : 'layer_norm'), over }).apply(x) as T;
+  }
+
+  /** A learnt positional embedding, uniform in ±0.02 at the start (PatchTST's W_pos). */
+  positionalEmbedding(x: T): T {
+    return new PositionalEmbedding({ name: this.name('pos'), initializer: tf.initializers.randomUniform({ minval: -0.02, maxval: 0.02, seed: this.nextSeed() }) }).apply(x) as T;
+  }
+
+  patches(x: T, patchLen: number, stride: number): T {
+    return new Patches({ name: this.name('patches'), patchLen, stride }).apply(x) as T;
+  }
+
+  variableEmbedding(x: T, units: number): T {
+    return new VariableEmbedding({ name: this.name('var_embed'), units, initializer: this.glorot() }).apply(x) as T;
+  }
+
+  weightedSum(weights: T, values: T): T {
+    return new WeightedSum({ name: this.name('weighted_sum') }).apply([weights, values]) as T;
+  }
+
+  /** A recurrent layer over the whole sequence (returnSequences), the standard sigmoid gates. */
+  recurrent(x: T, cell: 'lstm' | 'gru', units: number): T {
+    const seeds = { kernel: this.nextSeed(), recurrent: this.nextSeed() };
+    const args = {
+      name: this.name(cell),
+      units,
+      returnSequences: true,
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.kernel }),
+      recurrentInitializer: tf.initializers.orthogonal({ seed: seeds.recurrent, gain: 1 }),
+    } as const;
+    return (cell === 'lstm' ? tf.layers.lstm(args) : tf.layers.gru(args)).apply(x) as T;
   }
 
   relu(x: T): T {
@@ -104,6 +153,22 @@ export const NET_BUILDER_CLASSES = [
   'Flatten',
   'Reshape',
   'Permute',
+] as const;
+
+/** NetBuilder's classes with the attention nets' layers. */
+export const ATTENTION_NET_CLASSES = [
+  ...NET_BUILDER_CLASSES,
+  'Multiply',
+  'LSTM',
+  'GRU',
+  'BarflowSelfAttention',
+  'BarflowNormalization',
+  'BarflowPositionalEmbedding',
+  'BarflowPatches',
+  'BarflowVariableEmbedding',
+  'BarflowWeightedSum',
+  'BarflowMonotoneQuantiles',
+  'BarflowLocationScale',
 ] as const;
 
 /** Writes the builder's fixed kernels into the built model (NeuralNet.initialize). */

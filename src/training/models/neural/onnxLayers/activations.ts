@@ -4,7 +4,7 @@ import { GraphBuilder, attr } from './graphBuilder.js';
  * tfjs activations (their serialized class names, tfjs-layers 4.22 activations.js) as ONNX nodes,
  * each written to compute what tfjs computes, not what the name suggests elsewhere:
  * - hardSigmoid is clip(0.2·x + 0.5, 0, 1) (K.hardSigmoid), ONNX HardSigmoid(alpha 0.2, beta 0.5);
- * - elu has alpha 1 (tfjs throws on any other), ONNX Elu's default;
+ * - elu has alpha 1 (tfjs throws on any other), written as Where(x > 0, x, exp(min(x, 0)) − 1);
  * - selu uses tfjs's constants (scale·alpha 1.7580993…, scale 1.0507009…), as ONNX Selu(alpha, gamma);
  * - gelu is the exact erf form x·½(1 + erf(x/√2)), gelu_new the tanh approximation;
  * - softmax and logSoftmax run over the last axis.
@@ -23,7 +23,9 @@ const ACTIVATIONS: Record<string, Emit> = {
   tanh: (g, x) => g.op('Tanh', [x]),
   relu: (g, x) => g.op('Relu', [x]),
   relu6: (g, x) => g.op('Clip', [x, scalar(g, 0), scalar(g, 6)]),
-  elu: (g, x) => g.op('Elu', [x], [attr.float('alpha', 1)]),
+  // Not ONNX's Elu: onnxruntime's Elu kernel gives a value different last bits depending on where
+  // it falls in the batch's buffer (measured: 17 of 600), which would break prefix = whole.
+  elu: (g, x) => g.op('Where', [g.op('Greater', [x, scalar(g, 0)]), x, g.op('Sub', [g.op('Exp', [g.op('Min', [x, scalar(g, 0)])]), scalar(g, 1)])]),
   selu: (g, x) => g.op('Selu', [x], [attr.float('alpha', SELU_SCALEALPHA / SELU_SCALE), attr.float('gamma', SELU_SCALE)]),
   softplus: (g, x) => g.op('Softplus', [x]),
   softsign: (g, x) => g.op('Softsign', [x]),

@@ -31,6 +31,13 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An int64 initializer of any shape (Gather's indices). */
+  int64Tensor(hint: string, dims: number[], values: number[]): string {
+    const name = this.name(hint);
+    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.INT64, dims, int64Data: values });
+    return name;
+  }
+
   /** Adds one node with a single output and returns that output's name. */
   op(opType: string, inputs: string[], attrs: onnxProto.onnx.IAttributeProto[] = []): string {
     const out = this.name(opType);
