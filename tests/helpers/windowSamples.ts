@@ -2,7 +2,7 @@
  * Synthetic window-view data for the neural kinds' tests: a seeded Gaussian feature series, its
  * sliding windows, the objective specs, an artifact's bytes and the AUC of a score.
  */
-import type { Artifact } from '../../src/training/models/modelRegistry.js';
+import type { Artifact, TrainInput } from '../../src/training/models/modelRegistry.js';
 import type { Objective, ObjectiveSpec } from '../../src/training/objectives/objective.js';
 import { gaussian, mulberry32 } from './random.js';
 
@@ -46,3 +46,20 @@ export function auc(score: ArrayLike<number>, y: ArrayLike<number>): number {
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * (y.length - pos));
 }
 
+
+/**
+ * `n` windows of `len` steps over f Gaussian features with a learnable target: the signal is
+ * feature 0 over the window's last three steps (binary its sign, multiclass its size in thirds, a
+ * return 0.01 × (signal + ½ noise) otherwise).
+ */
+export function signalInput(objective: Objective, n: number, seed: number, len: number, f: number): TrainInput {
+  const w = windows(series(n + len - 1, f, seed), len, f);
+  const rand = mulberry32(seed + 1);
+  const y = Float32Array.from({ length: n }, (_, i) => {
+    const s = w.x[(i * len + len - 1) * f]! + w.x[(i * len + len - 2) * f]! + w.x[(i * len + len - 3) * f]!;
+    if (objective === 'binary') return s > 0 ? 1 : 0;
+    if (objective === 'multiclass') return s < -0.8 ? 0 : s > 0.8 ? 2 : 1;
+    return 0.01 * (s + 0.5 * gaussian(rand));
+  });
+  return { x: w.x, dims: [n, len, f], n, f, y, objective: SPECS[objective], seed: 7, metadata: { model: 'test-window' } };
+}

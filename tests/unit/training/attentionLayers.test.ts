@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openOnnxSession, runOnnx } from '../../../src/serving/onnx/onnxSession.js';
 import { LocationScale, MonotoneQuantiles, standardQuantiles } from '../../../src/training/models/neural/layers/outputHeads.js';
 import { SelfAttention } from '../../../src/training/models/neural/layers/selfAttention.js';
-import { Normalization, Patches, patchStarts } from '../../../src/training/models/neural/layers/sequenceLayers.js';
+import { Normalization, Patches, WindowStats, patchStarts } from '../../../src/training/models/neural/layers/sequenceLayers.js';
 import { selectBackend } from '../../../src/training/models/neural/tfBackend.js';
 import { tfjsToOnnx } from '../../../src/training/models/neural/tfjsOnnx.js';
 import { gaussian, mulberry32 } from '../../helpers/random.js';
@@ -143,6 +143,23 @@ describe('attention layers', () => {
           const want = ((x[(r * t + i) * d + c]! - mean) / Math.sqrt(variance + 1e-5)) * gamma![c]! + beta![c]!;
           expect(Math.abs(ref[(r * t + i) * d + c]! - want)).toBeLessThan(1e-5);
         }
+      }
+    }
+  });
+
+  it('window statistics: each feature\'s mean then deviation over the window (what RevIN takes out), and ONNX = TensorFlow.js', async () => {
+    const [t, d] = [9, 3];
+    const input = tf.input({ shape: [t, d] });
+    const model = tf.model({ inputs: input, outputs: new WindowStats({}).apply(input) as tf.SymbolicTensor });
+    const x = randn(4 * t * d, 6, 2);
+    const out = await onnxMatches(model, [t, d], x, 4);
+    for (let r = 0; r < 4; r++) {
+      for (let c = 0; c < d; c++) {
+        const v = Array.from({ length: t }, (_, i) => x[(r * t + i) * d + c]!);
+        const mean = v.reduce((a, b) => a + b, 0) / t;
+        const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / t + 1e-5);
+        expect(Math.abs(out[r * 2 * d + c]! - mean)).toBeLessThan(1e-5);
+        expect(Math.abs(out[r * 2 * d + d + c]! - sd)).toBeLessThan(1e-5);
       }
     }
   });

@@ -21,7 +21,7 @@ import { resnet1dNet } from '../../../src/training/models/resnet1d/resnet1dKind.
 import { tcnNet, tcnReceptiveField } from '../../../src/training/models/tcn/tcnKind.js';
 import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
 import { gaussian, mulberry32, shuffledLabels } from '../../helpers/random.js';
-import { SPECS, artifactBytes, auc, series, windows } from '../../helpers/windowSamples.js';
+import { SPECS, artifactBytes, auc, series, signalInput, windows } from '../../helpers/windowSamples.js';
 import { testTempDir } from '../../helpers/tempDir.js';
 
 const L = 16;
@@ -46,25 +46,7 @@ const CASES: Case[] = [
   { label: 'nhits', kind: 'nhits', net: nhitsNet as NeuralNet<never>, tiny: { horizon: 4, units: 16, layers: 2, poolSizes: [4, 2, 1], downsample: [4, 2, 1], series: 2 } },
 ];
 
-/** The signal: feature 0 over the window's last three steps. */
-function signal(x: Float32Array, i: number): number {
-  return x[(i * L + L - 1) * F]! + x[(i * L + L - 2) * F]! + x[(i * L + L - 3) * F]!;
-}
-
-function target(objective: Objective, x: Float32Array, n: number, seed: number): Float32Array {
-  const rand = mulberry32(seed);
-  return Float32Array.from({ length: n }, (_, i) => {
-    const s = signal(x, i);
-    if (objective === 'binary') return s > 0 ? 1 : 0;
-    if (objective === 'multiclass') return s < -0.8 ? 0 : s > 0.8 ? 2 : 1;
-    return 0.01 * (s + 0.5 * gaussian(rand));
-  });
-}
-
-function input(objective: Objective, n: number, seed: number): TrainInput {
-  const w = windows(series(n + L - 1, F, seed), L, F);
-  return { x: w.x, dims: [n, L, F], n, f: F, y: target(objective, w.x, n, seed + 1), objective: SPECS[objective], seed: 7, metadata: { model: 'test-window' } };
-}
+const input = (objective: Objective, n: number, seed: number): TrainInput => signalInput(objective, n, seed, L, F);
 
 describe.each(CASES)('$label', ({ kind: name, net, tiny }) => {
   const kind = modelKind(name) as ModelKind<unknown>;

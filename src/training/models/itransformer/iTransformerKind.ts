@@ -8,8 +8,8 @@
  * Causal by construction: every token is a feature's past window ending at the row.
  *
  * Deviations (docs/models-attention.md): the head reads the flattened tokens (one label per row)
- * instead of projecting each token to its own horizon; no de-normalisation of the output, for the
- * same reason; far smaller defaults (dModel 12, one layer, one epoch: docs/benchmarks.md).
+ * instead of projecting each token to its own horizon; the head gets each variate's window mean
+ * and deviation in place of the de-normalisation of the output (as PatchTST here); far smaller defaults (dModel 12, one layer, one epoch: docs/benchmarks.md).
  */
 import { z } from 'zod';
 import { ATTENTION_NET_CLASSES } from '../neural/layers/netBuilder.js';
@@ -24,7 +24,7 @@ const Params = TrainingParamsSchema.extend({
   ffUnits: z.number().int().positive().default(16),
   dropout: z.number().min(0).lt(1).default(0.1),
   revin: z.boolean().default(true),
-  ...trainingDefaults({ epochs: 1, learningRate: 0.002 }),
+  ...trainingDefaults({ epochs: 1, learningRate: 0.005 }),
 }).strict();
 type P = z.output<typeof Params>;
 
@@ -42,7 +42,8 @@ export const iTransformerNet: NeuralNet<P> = {
     const x = p.revin ? b.normalize(input, 'time') : input;
     let h = b.dropout(b.dense(b.transpose(x), p.dModel), p.dropout);
     for (let i = 0; i < p.layers; i++) h = encoderLayer(h, p, b);
-    return b.dropout(b.flatten(b.normalize(h, 'features')), p.dropout);
+    const flat = b.dropout(b.flatten(b.normalize(h, 'features')), p.dropout);
+    return p.revin ? b.concat([flat, b.windowStats(input)]) : flat;
   },
 };
 

@@ -32,6 +32,7 @@ import {
   convertPositionalEmbedding,
   convertSelfAttention,
   convertVariableEmbedding,
+  convertWindowStats,
   convertWeightedSum,
 } from './onnxLayers/attention.js';
 
@@ -81,6 +82,7 @@ const CONVERTERS: Record<string, Converter> = {
   BarflowSelfAttention: single(convertSelfAttention),
   BarflowNormalization: single(convertNormalization),
   BarflowPositionalEmbedding: single(convertPositionalEmbedding),
+  BarflowWindowStats: single(convertWindowStats),
   BarflowPatches: single(convertPatches),
   BarflowVariableEmbedding: single(convertVariableEmbedding),
   BarflowWeightedSum: convertWeightedSum,

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SelfAttention } from './selfAttention.js';
-import { type NormalizeOver, Normalization, Patches, PositionalEmbedding, VariableEmbedding, WeightedSum } from './sequenceLayers.js';
+import { type NormalizeOver, Normalization, Patches, PositionalEmbedding, VariableEmbedding, WeightedSum, WindowStats } from './sequenceLayers.js';
 import { type ConvPadding, LastStep, ShiftedConv1D } from './shiftedConv1d.js';
 
 type T = tf.SymbolicTensor;
@@ -63,6 +63,11 @@ export class NetBuilder {
 
   normalize(x: T, over: NormalizeOver): T {
     return new Normalization({ name: this.name(over === 'time' ? 'revin' : 'layer_norm'), over }).apply(x) as T;
+  }
+
+  /** Each feature's window mean and deviation, [2C] (what RevIN takes out). */
+  windowStats(x: T): T {
+    return new WindowStats({ name: this.name('window_stats') }).apply(x) as T;
   }
 
   /** A learnt positional embedding, uniform in ±0.02 at the start (PatchTST's W_pos). */
@@ -164,6 +169,7 @@ export const ATTENTION_NET_CLASSES = [
   'BarflowSelfAttention',
   'BarflowNormalization',
   'BarflowPositionalEmbedding',
+  'BarflowWindowStats',
   'BarflowPatches',
   'BarflowVariableEmbedding',
   'BarflowWeightedSum',

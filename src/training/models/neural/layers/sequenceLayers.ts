@@ -7,6 +7,8 @@
  *   each feature by its own window's statistics, PatchTST's and iTransformer's RevIN (Kim et al.
  *   2022) — computed from the row's window only, so causal. tfjs-layers has layerNormalization, but
  *   not over the time axis, and one class for both keeps the export one converter.
+ * - WindowStats: [N, T, C] → [N, 2C], each feature's mean then deviation over the window: what
+ *   RevIN takes out, handed to the head in place of RevIN's de-normalisation of the output.
  * - PositionalEmbedding: a learnt [T, D] added to [..., T, D] (PatchTST's W_pos).
  * - Patches: [N, L, C] → [N, C, P, patchLen], channel-independent patches (PatchTST), the window's
  *   last value repeated `stride` times at the end first (the paper's `padding_patch = 'end'`).
@@ -66,6 +68,36 @@ export class Normalization extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(Normalization);
+
+export class WindowStats extends tf.layers.Layer {
+  static readonly className = 'BarflowWindowStats';
+  readonly epsilon: number;
+
+  constructor(args: { epsilon?: number; name?: string; trainable?: boolean }) {
+    super(args);
+    this.epsilon = args.epsilon ?? 1e-5;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = shapeOf(inputShape);
+    if (shape.length !== 3) throw new Error(`${WindowStats.className} '${this.name}': needs [batch, T, C] input, got [${shape.join(', ')}]`);
+    return [shape[0]!, 2 * shape[2]!];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = firstOf(inputs);
+      const mean = tf.mean(x, 1, true);
+      const deviation = tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(x, mean)), 1), this.epsilon));
+      return tf.concat([tf.squeeze(mean, [1]), deviation], 1);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(WindowStats);
 
 export class PositionalEmbedding extends tf.layers.Layer {
   static readonly className = 'BarflowPositionalEmbedding';

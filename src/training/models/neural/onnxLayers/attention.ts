@@ -76,6 +76,19 @@ export function convertNormalization(g: GraphBuilder, layer: tf.layers.Layer, in
   return { value: g.op('Add', [scaled, g.floats('beta', [d], weight(layer, w, 'beta', d))]), shape };
 }
 
+/** WindowStats: [N, T, C] → [N, 2C], the means (MatMul with 1/T, as convertNormalization) then √(var + ε). */
+export function convertWindowStats(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
+  if (shape.length !== 2) throw new Error(`${where(layer)}: needs a [length, channels] input, got [${shape.join(', ')}]`);
+  const [t, ch] = shape as [number, number];
+  const w = g.floats('mean_w', [t, 1], new Float32Array(t).fill(1 / t));
+  const meanOf = (v: string) => g.op('Transpose', [g.op('MatMul', [g.op('Transpose', [v], [attr.ints('perm', [0, 2, 1])]), w])], [attr.ints('perm', [0, 2, 1])]);
+  const mean = meanOf(input);
+  const centred = g.op('Sub', [input, mean]);
+  const deviation = g.op('Sqrt', [g.op('Add', [meanOf(g.op('Mul', [centred, centred])), g.floats('eps', [], [Number(layerConfig(layer)['epsilon'])])])]);
+  const flat = (v: string) => g.op('Reshape', [v, g.int64s('shape', [-1, ch])]);
+  return { value: g.op('Concat', [flat(mean), flat(deviation)], [attr.int('axis', 1)]), shape: [2 * ch] };
+}
+
 export function convertPositionalEmbedding(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
   const [t, d] = shape.slice(-2) as [number, number];
   return { value: g.op('Add', [input, g.floats('pos', [t, d], weight(layer, layerWeights(layer), 'pos', t * d))]), shape };
