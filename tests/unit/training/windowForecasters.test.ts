@@ -5,7 +5,6 @@
  * a property (later rows cannot change an earlier window's output), exact resume from an epoch
  * checkpoint, and the leak canary (shuffled labels show no held-out skill, the real ones do).
  */
-import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { modelKind } from '../../../src/training/models/index.js';
 import type { ModelKind, TrainInput } from '../../../src/training/models/modelRegistry.js';
@@ -15,14 +14,13 @@ import { nbeatsNet } from '../../../src/training/models/nbeats/nbeatsKind.js';
 import type { NeuralNet } from '../../../src/training/models/neural/net.js';
 import { loadNeural } from '../../../src/training/models/neural/neuralModel.js';
 import { selectBackend } from '../../../src/training/models/neural/tfBackend.js';
-import { trainNet } from '../../../src/training/models/neural/trainLoop.js';
 import { nhitsNet } from '../../../src/training/models/nhits/nhitsKind.js';
 import { resnet1dNet } from '../../../src/training/models/resnet1d/resnet1dKind.js';
 import { tcnNet, tcnReceptiveField } from '../../../src/training/models/tcn/tcnKind.js';
 import { type Objective, rawOutputs } from '../../../src/training/objectives/objective.js';
-import { gaussian, mulberry32, shuffledLabels } from '../../helpers/random.js';
-import { SPECS, artifactBytes, auc, series, signalInput, windows } from '../../helpers/windowSamples.js';
-import { testTempDir } from '../../helpers/tempDir.js';
+import { shuffledLabels } from '../../helpers/random.js';
+import { SPECS, artifactBytes, auc, signalInput } from '../../helpers/windowSamples.js';
+import { expectCausal, expectExactResume } from '../../helpers/netChecks.js';
 
 const L = 16;
 const F = 3;
@@ -84,36 +82,11 @@ describe.each(CASES)('$label', ({ kind: name, net, tiny }) => {
 
   it('is causal: changing or appending rows after row t leaves every window ending at or before t alone', async () => {
     const scorer = await kind.load(await kind.train(input('regression', 120, 5), params({ epochs: 1 })), SPECS.regression);
-    const base = series(48, F, 21);
-    const before = windows(base, L, F);
-    const p = await scorer.score(before.x, [before.n, L, F]);
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: L, max: 47 }), fc.integer({ min: 0, max: 20 }), fc.integer(), async (cut, extra, seed) => {
-        const rand = mulberry32(seed >>> 0);
-        const later = Float32Array.from({ length: (48 + extra) * F }, (_, i) => (i < cut * F ? base[i]! : 3 * gaussian(rand)));
-        const after = windows(later, L, F);
-        const q = await scorer.score(after.x, [after.n, L, F]);
-        const kept = cut - L + 1; // windows 0 … kept − 1 end before row `cut`
-        expect(Array.from(q.subarray(0, kept))).toEqual(Array.from(p.subarray(0, kept)));
-      }),
-      { numRuns: 12, seed: 16 },
-    );
+    await expectCausal(scorer, L, F, 1, 16);
   });
 
   it('resumes exactly from an epoch checkpoint', async () => {
-    const train = input('binary', 160, 41);
-    const p = { ...TRAIN, ...tiny, epochs: 3 };
-    const run = (extra: Partial<Parameters<typeof trainNet>[0]> = {}) => trainNet({ net, x: train.x, dims: train.dims, y: train.y, objective: SPECS.binary, params: p, seed: 3, ...extra });
-    const weights = async (m: Awaited<ReturnType<typeof run>>) => Buffer.from((await m.save()).get('weights.bin')!);
-    const straight = await run();
-    const dir = testTempDir('window-forecaster');
-    (await run({ checkpoint: { dir }, stopAfterEpoch: 1 })).dispose();
-    const resumed = await run({ checkpoint: { dir } });
-    expect(resumed.resumedFrom).toBe(1);
-    expect(resumed.history).toEqual(straight.history);
-    expect((await weights(resumed)).equals(await weights(straight))).toBe(true);
-    straight.dispose();
-    resumed.dispose();
+    await expectExactResume(net, input('binary', 160, 41), SPECS.binary, { ...TRAIN, ...tiny }, 'window-forecaster');
   });
 
   it('leak canary: shuffled labels give no skill on held-out rows; the real labels do', async () => {
