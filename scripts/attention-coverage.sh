@@ -25,9 +25,10 @@ model: { kind: $kind }
 out: $W/b-$kind
 YAML
     s=$(date +%s)
-    $B train -c "$W/$kind.yaml" > "$W/$kind.train.log"
+    $B train -c "$W/$kind.yaml" > "$W/$kind.train.log" 2>&1 || { echo "$kind: barflow train failed:" >&2; tail -5 "$W/$kind.train.log" >&2; exit 1; }
     e=$(date +%s)
     $B evaluate -b "$W/b-$kind" -d "$W/ds" -o "$W/$kind.html" --json > "$W/$kind.json"
-    node -e "const j = JSON.parse(require('fs').readFileSync('$W/$kind.json', 'utf8').trim().split('\n').pop()); const c = j.coverage[0]; console.log('$kind: [' + c.levels.join(', ') + '] covered ' + (100 * c.observed).toFixed(1) + '% (folds ' + c.perGroup.map((g) => (100 * g.observed).toFixed(1)).join(' / ') + '), train $((e - s)) s')"
+    final=$(grep -o 'final model: .*, [0-9.]* s,' "$W/$kind.train.log" | tail -1 | grep -o '[0-9.]* s,$' | tr -d ',' || true)
+    node -e "const j = JSON.parse(require('fs').readFileSync('$W/$kind.json', 'utf8').trim().split('\n').pop()); const c = j.coverage[0]; console.log('$kind: [' + c.levels.join(', ') + '] covered ' + (100 * c.observed).toFixed(1) + '% (folds ' + c.perGroup.map((g) => (100 * g.observed).toFixed(1)).join(' / ') + '), train $((e - s)) s, the final fit $final')"
   done
 done
