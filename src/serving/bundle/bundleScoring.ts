@@ -44,9 +44,7 @@ export class ModelScoring implements RawScoring {
   }
 
   async table(table: FeatureTable, rows: readonly number[]): Promise<RawRows> {
-    const ok = new Set(Array.from(this.view.answerable(table, this.inputColumns, this.params, rows)));
-    const answered: number[] = [];
-    rows.forEach((r, i) => ok.has(r) && answered.push(i));
+    const answered = this.answered(table, rows);
     if (answered.length === 0) return { answered, raw: new Float64Array(0) };
     const idx = answered.map((i) => rows[i]!);
     return { answered, raw: await this.score([this.view.samples(table, this.inputColumns, this.params, idx)], idx.length) };
@@ -75,15 +73,21 @@ export class ModelScoring implements RawScoring {
   async explain(table: FeatureTable, rows: readonly number[]): Promise<{ answered: number[]; explanation: Explanation } | null> {
     const m = this.members[0]!;
     if (m.scorer.explain === undefined) return null;
-    const ok = new Set(Array.from(this.view.answerable(table, this.inputColumns, this.params, rows)));
-    const answered: number[] = [];
-    rows.forEach((r, i) => ok.has(r) && answered.push(i));
+    const answered = this.answered(table, rows);
     const idx = answered.map((i) => rows[i]!);
     const f = this.inputColumns.length;
     const x = new Float32Array(idx.length * this.view.steps(this.params) * f);
     const samples = this.view.samples(table, this.inputColumns, this.params, idx);
     scaleInto(m.scaler, samples, samples.length / f, x, 0);
     return { answered, explanation: await m.scorer.explain(x, this.view.dims(idx.length, f, this.params)) };
+  }
+
+  /** The positions in `rows` of the rows the view can answer (their window is full and finite). */
+  private answered(table: FeatureTable, rows: readonly number[]): number[] {
+    const ok = new Set(Array.from(this.view.answerable(table, this.inputColumns, this.params, rows)));
+    const answered: number[] = [];
+    rows.forEach((r, i) => ok.has(r) && answered.push(i));
+    return answered;
   }
 
   /** Scales raw samples (float64: one array per sample, or one holding them all) into float32 per member and scores them. */

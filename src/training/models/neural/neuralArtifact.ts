@@ -13,7 +13,7 @@ import type * as ort from 'onnxruntime-node';
 import { openOnnxSession, runOnnx } from '../../../serving/onnx/onnxSession.js';
 import { type ObjectiveSpec, rawOutputs } from '../../objectives/objective.js';
 import type { Artifact, Scorer, TrainInput } from '../modelRegistry.js';
-import { isTargetScaled } from './layers/outputHeads.js';
+import { TargetScaledLayer } from './layers/outputHeads.js';
 import type { NeuralNet, TrainingParams } from './net.js';
 import { type NeuralModel, loadNeural, readNeuralMetadata } from './neuralModel.js';
 import { selectBackend } from './tfBackend.js';
@@ -67,7 +67,7 @@ function targetScale(spec: ObjectiveSpec, y: Float32Array): { mean: number; std:
 }
 
 function unscaleHead(model: NeuralModel, scale: { mean: number; std: number }): void {
-  const scaled = model.layersModel.layers.find(isTargetScaled);
+  const scaled = model.layersModel.layers.find((l): l is TargetScaledLayer => l instanceof TargetScaledLayer);
   if (scaled !== undefined) {
     scaled.setTargetScale(scale.mean, scale.std);
     return;

@@ -48,17 +48,8 @@ function monotone(l: tf.Tensor): tf.Tensor {
   return tf.matMul(steps, tf.tensor2d(cumulativeMatrix(k), [k, k]));
 }
 
-/** Layers that map the standardised output back to returns. */
-export interface TargetScaled {
-  setTargetScale(mean: number, std: number): void;
-}
-
-export function isTargetScaled(layer: tf.layers.Layer): layer is tf.layers.Layer & TargetScaled {
-  return typeof (layer as Partial<TargetScaled>).setTargetScale === 'function';
-}
-
-export class MonotoneQuantiles extends tf.layers.Layer implements TargetScaled {
-  static readonly className = 'BarflowMonotoneQuantiles';
+/** A head layer that maps the standardised output back to returns: y·scale + shift, after its own non-linear part. */
+export abstract class TargetScaledLayer extends tf.layers.Layer {
   shift: number;
   scale: number;
 
@@ -73,12 +64,20 @@ export class MonotoneQuantiles extends tf.layers.Layer implements TargetScaled {
     this.scale = std;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => tf.add(tf.mul(monotone(firstOf(inputs)), this.scale), this.shift));
+  protected unscale(y: tf.Tensor): tf.Tensor {
+    return tf.add(tf.mul(y, this.scale), this.shift);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), shift: this.shift, scale: this.scale };
+  }
+}
+
+export class MonotoneQuantiles extends TargetScaledLayer {
+  static readonly className = 'BarflowMonotoneQuantiles';
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.unscale(monotone(firstOf(inputs))));
   }
 }
 tf.serialization.registerClass(MonotoneQuantiles);
@@ -92,27 +91,18 @@ export function standardQuantiles(likelihood: Likelihood, df: number, levels: re
 
 export const MIN_SCALE = 1e-4;
 
-export class LocationScale extends tf.layers.Layer implements TargetScaled {
+export class LocationScale extends TargetScaledLayer {
   static readonly className = 'BarflowLocationScale';
   /** Standard quantiles to output, after the mean when `mean`. */
   readonly z: number[];
   readonly mean: boolean;
   readonly minScale: number;
-  shift: number;
-  scale: number;
 
   constructor(args: { z: number[]; mean: boolean; minScale?: number; shift?: number; scale?: number; name?: string }) {
     super(args);
     this.z = [...args.z];
     this.mean = args.mean;
     this.minScale = args.minScale ?? MIN_SCALE;
-    this.shift = args.shift ?? 0;
-    this.scale = args.scale ?? 1;
-  }
-
-  setTargetScale(mean: number, std: number): void {
-    this.shift = mean;
-    this.scale = std;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -126,13 +116,12 @@ export class LocationScale extends tf.layers.Layer implements TargetScaled {
       const parts: tf.Tensor[] = [];
       if (this.mean) parts.push(mu);
       if (this.z.length > 0) parts.push(tf.add(mu, tf.mul(sigma, tf.tensor2d(this.z, [1, this.z.length]))));
-      const y = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
-      return tf.add(tf.mul(y, this.scale), this.shift);
+      return this.unscale(parts.length === 1 ? parts[0]! : tf.concat(parts, 1));
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), z: this.z, mean: this.mean, minScale: this.minScale, shift: this.shift, scale: this.scale };
+    return { ...super.getConfig(), z: this.z, mean: this.mean, minScale: this.minScale };
   }
 }
 tf.serialization.registerClass(LocationScale);

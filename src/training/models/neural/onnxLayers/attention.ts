@@ -53,21 +53,25 @@ export function convertSelfAttention(g: GraphBuilder, layer: tf.layers.Layer, in
   return { value: shape.length === 2 ? y : g.op('Reshape', [y, g.int64s('shape', [-1, ...shape])]), shape };
 }
 
+/**
+ * The mean over the time axis (second to last) of a value of `rank` (batch included), kept as a
+ * length-1 axis: a MatMul of the transposed value with a column of 1/T. onnxruntime's ReduceMean
+ * over the time axis (also over the last axis of the transposed value) summed in an order that
+ * depends on the batch size (2,050 of 15,360 values differed between batches of 1 and of 120); its
+ * MatMul does not, nor its ReduceMean over the features of one step.
+ */
+function meanOverTime(g: GraphBuilder, v: string, rank: number, steps: number): string {
+  const swap = Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
+  const column = g.floats('mean_w', [steps, 1], new Float32Array(steps).fill(1 / steps));
+  return g.op('Transpose', [g.op('MatMul', [g.op('Transpose', [v], [attr.ints('perm', swap)]), column])], [attr.ints('perm', swap)]);
+}
+
 export function convertNormalization(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
   const c = layerConfig(layer);
   const rank = shape.length + 1;
   const d = shape.at(-1)!;
   const w = layerWeights(layer);
-  // Over time, the mean is a MatMul of the transposed value with a column of 1/T: onnxruntime's
-  // ReduceMean over the time axis (also over the last axis of the transposed value) summed in an
-  // order that depends on the batch size (2,050 of 15,360 values differed between batches of 1
-  // and of 120); its MatMul does not, nor its ReduceMean over the features of one step.
-  const swap = Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
-  const steps = shape.at(-2) ?? 1;
-  const meanOf = (v: string) =>
-    c['over'] === 'time'
-      ? g.op('Transpose', [g.op('MatMul', [g.op('Transpose', [v], [attr.ints('perm', swap)]), g.floats('mean_w', [steps, 1], new Float32Array(steps).fill(1 / steps))])], [attr.ints('perm', swap)])
-      : g.op('ReduceMean', [v], [attr.ints('axes', [rank - 1]), attr.int('keepdims', 1)]);
+  const meanOf = (v: string) => (c['over'] === 'time' ? meanOverTime(g, v, rank, shape.at(-2)!) : g.op('ReduceMean', [v], [attr.ints('axes', [rank - 1]), attr.int('keepdims', 1)]));
   const mean = meanOf(input);
   const centred = g.op('Sub', [input, mean]);
   const variance = meanOf(g.op('Mul', [centred, centred]));
@@ -76,12 +80,11 @@ export function convertNormalization(g: GraphBuilder, layer: tf.layers.Layer, in
   return { value: g.op('Add', [scaled, g.floats('beta', [d], weight(layer, w, 'beta', d))]), shape };
 }
 
-/** WindowStats: [N, T, C] → [N, 2C], the means (MatMul with 1/T, as convertNormalization) then √(var + ε). */
+/** WindowStats: [N, T, C] → [N, 2C], the means over time then √(var + ε). */
 export function convertWindowStats(g: GraphBuilder, layer: tf.layers.Layer, input: string, shape: number[]): Converted {
   if (shape.length !== 2) throw new Error(`${where(layer)}: needs a [length, channels] input, got [${shape.join(', ')}]`);
   const [t, ch] = shape as [number, number];
-  const w = g.floats('mean_w', [t, 1], new Float32Array(t).fill(1 / t));
-  const meanOf = (v: string) => g.op('Transpose', [g.op('MatMul', [g.op('Transpose', [v], [attr.ints('perm', [0, 2, 1])]), w])], [attr.ints('perm', [0, 2, 1])]);
+  const meanOf = (v: string) => meanOverTime(g, v, 3, t);
   const mean = meanOf(input);
   const centred = g.op('Sub', [input, mean]);
   const deviation = g.op('Sqrt', [g.op('Add', [meanOf(g.op('Mul', [centred, centred])), g.floats('eps', [], [Number(layerConfig(layer)['epsilon'])])])]);
@@ -165,5 +168,5 @@ export function convertLocationScale(g: GraphBuilder, layer: tf.layers.Layer, in
     parts.push(g.op('Add', [mu, g.op('Mul', [sigma, g.floats('z', [1, z.length], z)])]));
   }
   const y = parts.length === 1 ? parts[0]! : g.op('Concat', parts, [attr.int('axis', 1)]);
-  return { value: unscale(g, c, y), shape: [parts.length === 2 ? z.length + 1 : c['mean'] === true ? 1 : z.length] };
+  return { value: unscale(g, c, y), shape: [(c['mean'] === true ? 1 : 0) + z.length] };
 }
